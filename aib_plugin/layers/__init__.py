@@ -1,0 +1,42 @@
+"""The IB math, in pure PyTorch: attention, quantizer, bottleneck, decoder and loss terms."""
+
+from .attention_heads import LightAttentionHead, PaperAttentionHead, stride_one_copy
+from .bottleneck import KL_MODES, BottleneckOutput, VariationalBottleneck, gaussian_kl_bits
+from .decoder import IBDecoder, mc_average
+from .ib_attention import AttentionOutput, IBSpatialAttention
+from .ib_loss import (
+    DEFAULT_BETA,
+    DEFAULT_CODEBOOK_WEIGHT,
+    DEFAULT_COMMITMENT_WEIGHT,
+    IBLossTerms,
+    IBObjective,
+    cross_entropy_bits,
+)
+from .param_groups import ib_param_groups
+from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerOutput, anchor_usage
+
+__all__ = [
+    "ANCHOR_LR_RATIO",
+    "DEFAULT_BETA",
+    "DEFAULT_CODEBOOK_WEIGHT",
+    "DEFAULT_COMMITMENT_WEIGHT",
+    "KL_MODES",
+    "AnchorQuantizer",
+    "AnchorUsage",
+    "AttentionOutput",
+    "BottleneckOutput",
+    "IBDecoder",
+    "IBLossTerms",
+    "IBObjective",
+    "IBSpatialAttention",
+    "LightAttentionHead",
+    "PaperAttentionHead",
+    "QuantizerOutput",
+    "VariationalBottleneck",
+    "anchor_usage",
+    "cross_entropy_bits",
+    "gaussian_kl_bits",
+    "ib_param_groups",
+    "mc_average",
+    "stride_one_copy",
+]

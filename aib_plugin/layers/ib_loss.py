@@ -1,0 +1,108 @@
+"""The IB loss terms, weighted once here so adapters only add them to a loss.
+
+Full objective in bits (DESIGN.md section 1, step 8)::
+
+    CE / ln 2  +  beta * KL(q(z|x) || N(0, I)) / ln 2  +  lambda_g * L_vq  +  lambda_c * L_commit
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ._validate import check_non_negative
+from .bottleneck import BottleneckOutput
+from .ib_attention import AttentionOutput
+
+#: The paper's weights.
+DEFAULT_BETA = 0.01
+DEFAULT_CODEBOOK_WEIGHT = 0.4
+DEFAULT_COMMITMENT_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class IBLossTerms:
+    """The IB terms of one forward pass.
+
+    Attributes:
+        kl: ``beta * KL`` in bits (weighted).
+        codebook: ``lambda_g * L_vq`` (weighted), or None without anchors.
+        commitment: ``lambda_c * L_commit`` (weighted), or None without anchors.
+        kl_bits: the unweighted KL in bits, for logging.
+        codebook_raw: the unweighted codebook loss, or None.
+        commitment_raw: the unweighted commitment loss, or None.
+    """
+
+    kl: torch.Tensor
+    codebook: Optional[torch.Tensor]
+    commitment: Optional[torch.Tensor]
+    kl_bits: torch.Tensor
+    codebook_raw: Optional[torch.Tensor] = None
+    commitment_raw: Optional[torch.Tensor] = None
+
+    def total(self) -> torch.Tensor:
+        """Sum of the weighted terms: add this to the classification loss."""
+        total = self.kl
+        if self.codebook is not None:
+            total = total + self.codebook
+        if self.commitment is not None:
+            total = total + self.commitment
+        return total
+
+    def losses(self, prefix: str = "loss_") -> dict[str, torch.Tensor]:
+        """The weighted terms as ``loss_kl``, ``loss_vq``, ``loss_commit``, for a loss dict."""
+        named = {"kl": self.kl, "vq": self.codebook, "commit": self.commitment}
+        return {prefix + name: value for name, value in named.items() if value is not None}
+
+    def log_values(self) -> dict[str, float]:
+        """The unweighted terms as floats (``kl_bits``, ``vq``, ``commit``), for logging."""
+        named = {"kl_bits": self.kl_bits, "vq": self.codebook_raw, "commit": self.commitment_raw}
+        return {name: float(value.detach()) for name, value in named.items() if value is not None}
+
+
+class IBObjective:
+    """Holds the validated IB weights and turns layer outputs into :class:`IBLossTerms`.
+
+    Args:
+        beta: weight of the KL term (paper: 0.01).
+        codebook_weight: lambda_g, weight of the codebook loss (paper: 0.4).
+        commitment_weight: lambda_c, weight of the commitment loss (paper: 0.1).
+    """
+
+    def __init__(
+        self,
+        beta: float = DEFAULT_BETA,
+        codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
+        commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+    ) -> None:
+        self.beta = check_non_negative("beta", beta)
+        self.codebook_weight = check_non_negative("codebook_weight", codebook_weight)
+        self.commitment_weight = check_non_negative("commitment_weight", commitment_weight)
+
+    def __call__(
+        self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
+    ) -> IBLossTerms:
+        """Weight the KL of ``bottleneck`` and the anchor losses of ``attention`` (if any)."""
+        codebook_raw = None if attention is None else attention.codebook_loss
+        commitment_raw = None if attention is None else attention.commitment_loss
+        return IBLossTerms(
+            kl=self.beta * bottleneck.kl_bits,
+            codebook=None if codebook_raw is None else self.codebook_weight * codebook_raw,
+            commitment=None if commitment_raw is None else self.commitment_weight * commitment_raw,
+            kl_bits=bottleneck.kl_bits,
+            codebook_raw=codebook_raw,
+            commitment_raw=commitment_raw,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"IBObjective(beta={self.beta}, codebook_weight={self.codebook_weight}, "
+            f"commitment_weight={self.commitment_weight})"
+        )
+
+
+def cross_entropy_bits(logits: torch.Tensor, target: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Cross-entropy in bits: ``F.cross_entropy(logits, target, **kwargs) / ln 2``."""
+    return F.cross_entropy(logits.float(), target, **kwargs) / math.log(2.0)

@@ -1,0 +1,162 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from aib_plugin.layers import (
+    IBSpatialAttention,
+    LightAttentionHead,
+    PaperAttentionHead,
+    stride_one_copy,
+)
+
+SHAPES = [(1, 1, 1, 1), (1, 3, 1, 1), (2, 8, 1, 5), (3, 16, 7, 7), (1, 32, 14, 9), (4, 64, 2, 3)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("num_anchors", [None, 20])
+@pytest.mark.parametrize("training", [True, False])
+def test_shapes(shape, num_anchors, training):
+    b, c, h, w = shape
+    layer = IBSpatialAttention(c, num_anchors=num_anchors).train(training)
+    if training and b == 1 and h * w == 1:
+        pytest.raises(ValueError, layer, torch.randn(shape))  # BatchNorm needs > 1 value
+        return
+    out = layer(torch.randn(shape))
+    assert out.modulated.shape == shape
+    assert out.attention_mean.shape == (b, 1, h, w)
+    assert out.attention.shape == (b, 1, h, w)
+    assert (out.codebook_loss is None) == (num_anchors is None)
+
+
+def test_modulation_is_residual_and_unclipped():
+    layer = IBSpatialAttention(4).eval()
+    x = torch.randn(2, 4, 5, 5)
+    out = layer(x)
+    torch.testing.assert_close(out.modulated, x * (1 + out.attention_mean))
+    assert ((out.attention_mean > 0) & (out.attention_mean < 1)).all()
+    layer.train()
+    with torch.no_grad():
+        layer.std_conv.bias.fill_(20.0)  # sigma ~ 15: samples leave [0, 1] and are kept
+    sampled = layer(x).attention
+    assert sampled.min() < 0 and sampled.max() > 1
+
+
+def test_eval_deterministic_training_stochastic():
+    layer = IBSpatialAttention(8, num_anchors=30)
+    x = torch.randn(2, 8, 6, 6)
+    layer.eval()
+    first, second = layer(x), layer(x)
+    assert torch.equal(first.modulated, second.modulated)
+    assert torch.equal(first.attention, second.attention)
+    layer.train()
+    with torch.no_grad():
+        layer.std_conv.bias.fill_(5.0)  # make the noise large enough to cross anchors
+    assert not torch.equal(layer(x).attention, layer(x).attention)
+
+
+def test_monte_carlo_samples_in_eval():
+    layer = IBSpatialAttention(8, mc_samples=4).eval()
+    with torch.no_grad():
+        layer.std_conv.bias.fill_(3.0)
+    x = torch.randn(3, 8, 5, 5)
+    out = layer(x)
+    assert out.modulated.shape == (12, 8, 5, 5) and out.attention.shape == (12, 1, 5, 5)
+    samples = out.attention.reshape(4, 3, 1, 5, 5)
+    assert not torch.equal(samples[0], samples[1])
+    # sample s of input b is row s * B + b, and modulates that input
+    torch.testing.assert_close(out.modulated[4], x[1] * (1 + out.attention[4]))
+    # the samples scatter around the deterministic mean
+    err_mean = (samples.mean(0) - out.attention_mean).abs().mean()
+    err_one = (samples[0] - out.attention_mean).abs().mean()
+    assert err_mean < err_one
+
+
+def test_gradients_reach_head_std_and_input():
+    layer = IBSpatialAttention(8, num_anchors=20).train()
+    x = torch.randn(2, 8, 4, 4, requires_grad=True)
+    out = layer(x)
+    (out.modulated.sum() + out.codebook_loss + out.commitment_loss).backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None, name
+    assert x.grad is not None
+
+
+def test_light_head_and_paper_head_shapes():
+    x = torch.randn(2, 16, 8, 8)
+    assert LightAttentionHead(16)(x).shape == (2, 1, 8, 8)
+    stage = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+    head = PaperAttentionHead(stride_one_copy(stage), 32, num_classes=10)
+    assert head(x).shape == (2, 1, 8, 8)
+    layer = IBSpatialAttention(16, head=head)
+    assert layer(x).attention_mean.shape == (2, 1, 8, 8)
+
+
+def test_stride_one_copy_keeps_resolution_and_copies_weights():
+    stage = nn.Sequential(
+        nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.AvgPool2d(2, 2), nn.MaxPool2d(3, 2, 1)
+    )
+    copied = stride_one_copy(stage)
+    x = torch.randn(1, 4, 9, 9)
+    assert stage(x).shape[-2:] == (1, 1)  # 9 -> 5 -> 2 -> 1
+    assert copied(x).shape[-2:] == (9, 9)
+    assert stage[0].stride == (2, 2)  # the original is untouched
+    assert copied[0].weight is not stage[0].weight
+    torch.testing.assert_close(copied[0].weight, stage[0].weight)
+
+
+def test_paper_head_resizes_when_stage_changes_size():
+    stage = nn.Conv2d(4, 6, 2)  # 'valid' conv: H-1
+    head = PaperAttentionHead(stage, 6, num_classes=3)
+    assert head(torch.randn(2, 4, 7, 7)).shape == (2, 1, 7, 7)
+
+
+def test_torchscript_and_plain_paths_agree():
+    layer = IBSpatialAttention(8, num_anchors=20).eval()
+    x = torch.randn(2, 8, 5, 5)
+    eager = layer(x)
+    scripted = torch.jit.script(layer)
+    out = scripted(x)
+    torch.testing.assert_close(out[0], eager.modulated)
+    torch.testing.assert_close(out[1], eager.attention_mean)
+
+
+def test_fx_trace():
+    layer = IBSpatialAttention(8).eval()
+    graph = torch.fx.symbolic_trace(layer)
+    x = torch.randn(2, 8, 5, 5)
+    torch.testing.assert_close(graph(x)[0], layer(x).modulated)
+
+
+@pytest.mark.parametrize("num_anchors", [None, 20])
+def test_bf16_autocast_on_cpu_is_finite(num_anchors):
+    layer = IBSpatialAttention(16, num_anchors=num_anchors).train()
+    x = torch.randn(4, 16, 6, 6) * 50  # large features
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x)
+        loss = out.modulated.float().mean()
+        if num_anchors:
+            loss = loss + out.codebook_loss + out.commitment_loss
+    assert torch.isfinite(out.modulated).all() and torch.isfinite(loss)
+    loss.backward()
+    for name, p in layer.named_parameters():
+        assert torch.isfinite(p.grad).all(), name
+
+
+def test_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match="in_chs"):
+        IBSpatialAttention(0)
+    with pytest.raises(TypeError, match="in_chs"):
+        IBSpatialAttention(8.0)
+    with pytest.raises(ValueError, match="head"):
+        IBSpatialAttention(8, head="heavy")
+    with pytest.raises(ValueError, match="num_anchors"):
+        IBSpatialAttention(8, num_anchors=1)
+    with pytest.raises(ValueError, match="mc_samples"):
+        IBSpatialAttention(8, mc_samples=0)
+    with pytest.raises(TypeError, match="stage"):
+        PaperAttentionHead("layer4", 8, 10)
+    layer = IBSpatialAttention(8)
+    with pytest.raises(ValueError, match=r"4-D feature map .* 3-D"):
+        layer(torch.randn(8, 5, 5))
+    with pytest.raises(ValueError, match=r"in_chs=8 .* 6 channels"):
+        layer(torch.randn(2, 6, 5, 5))

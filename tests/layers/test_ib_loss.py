@@ -1,0 +1,105 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from aib_plugin.layers import (
+    IBDecoder,
+    IBObjective,
+    IBSpatialAttention,
+    VariationalBottleneck,
+    cross_entropy_bits,
+    ib_param_groups,
+    mc_average,
+)
+
+
+def _forward(num_anchors=None):
+    attention = IBSpatialAttention(8, num_anchors=num_anchors).train()
+    bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
+    att = attention(torch.randn(4, 8, 5, 5))
+    bot = bottleneck(att.modulated.mean(dim=(2, 3)))
+    return att, bot
+
+
+def test_terms_are_weighted_once():
+    att, bot = _forward(num_anchors=20)
+    terms = IBObjective(beta=0.5, codebook_weight=0.4, commitment_weight=0.1)(bot, att)
+    torch.testing.assert_close(terms.kl, 0.5 * bot.kl_bits)
+    torch.testing.assert_close(terms.codebook, 0.4 * att.codebook_loss)
+    torch.testing.assert_close(terms.commitment, 0.1 * att.commitment_loss)
+    torch.testing.assert_close(terms.total(), terms.kl + terms.codebook + terms.commitment)
+    assert set(terms.losses()) == {"loss_kl", "loss_vq", "loss_commit"}
+    logged = terms.log_values()
+    assert logged["kl_bits"] == pytest.approx(bot.kl_bits.item())
+    assert logged["vq"] == pytest.approx(att.codebook_loss.item())
+
+
+def test_without_anchors_only_kl():
+    att, bot = _forward()
+    terms = IBObjective()(bot, att)
+    assert terms.codebook is None and terms.commitment is None
+    assert set(terms.losses()) == {"loss_kl"}
+    torch.testing.assert_close(terms.total(), 0.01 * bot.kl_bits)
+
+
+def test_paper_defaults():
+    objective = IBObjective()
+    assert (objective.beta, objective.codebook_weight, objective.commitment_weight) == (
+        0.01,
+        0.4,
+        0.1,
+    )
+
+
+@pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight"])
+def test_negative_weights_rejected(name):
+    with pytest.raises(ValueError, match=name):
+        IBObjective(**{name: -0.01})
+    with pytest.raises(TypeError, match=name):
+        IBObjective(**{name: "0.1"})
+
+
+def test_cross_entropy_in_bits():
+    logits, target = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
+    expected = F.cross_entropy(logits, target) / math.log(2)
+    torch.testing.assert_close(cross_entropy_bits(logits, target), expected)
+
+
+def test_decoder_and_feature_extractor():
+    decoder = IBDecoder(16, 10)
+    z = torch.randn(3, 16)
+    torch.testing.assert_close(decoder(z), decoder.fc(torch.relu(z)))
+    assert torch.equal(IBDecoder(16, 0)(z), torch.relu(z))
+    with pytest.raises(ValueError, match="num_classes"):
+        IBDecoder(16, -1)
+
+
+def test_mc_average_is_per_input_mean():
+    per_sample = torch.arange(12.0).reshape(6, 2)  # 3 samples x batch 2
+    torch.testing.assert_close(mc_average(per_sample, 2), torch.tensor([[4.0, 5.0], [6.0, 7.0]]))
+    with pytest.raises(ValueError, match="batch_size=4"):
+        mc_average(per_sample, 4)
+
+
+def test_full_pipeline_mc_16_samples_averages_logits():
+    attention = IBSpatialAttention(8, mc_samples=4).eval()
+    bottleneck = VariationalBottleneck(8, bottleneck_dim=16, mc_samples=4).eval()
+    decoder = IBDecoder(16, 5)
+    x = torch.randn(3, 8, 4, 4)
+    logits = decoder(bottleneck(attention(x).modulated.mean(dim=(2, 3))).z)
+    assert logits.shape == (48, 5)
+    assert mc_average(logits, 3).shape == (3, 5)
+
+
+def test_anchor_param_group_gets_paper_ratio():
+    model = torch.nn.Sequential(IBSpatialAttention(8, num_anchors=20), torch.nn.Linear(2, 2))
+    groups = ib_param_groups(model, lr=0.1)
+    assert len(groups) == 2
+    assert groups[1]["lr"] == pytest.approx(0.1 * 1e-4)
+    assert groups[1]["params"][0] is model[0].quantizer.anchors
+    n_params = sum(len(g["params"]) for g in groups)
+    assert n_params == len(list(model.parameters()))
+    assert len(ib_param_groups(torch.nn.Linear(2, 2), lr=0.1)) == 1
+    torch.optim.SGD(groups, lr=0.1)  # accepted by a real optimizer
