@@ -1,0 +1,21 @@
+"""Framework-free evaluation: how well a saliency or attention map points at the object."""
+
+from .localization import (
+    LocalizationScores,
+    box_accuracy,
+    energy_in_box,
+    normalize_map,
+    pointing_hit,
+    resize_map,
+    score_maps,
+)
+
+__all__ = [
+    "LocalizationScores",
+    "box_accuracy",
+    "energy_in_box",
+    "normalize_map",
+    "pointing_hit",
+    "resize_map",
+    "score_maps",
+]

@@ -1,0 +1,154 @@
+"""Localization scores of saliency maps (IB attention, CAM, Grad-CAM) against object boxes.
+
+Conventions, the same for every kind of map so AIB and plain models compare fairly:
+
+- A map is first resized (bilinear) to the image size, then min-max normalised to [0, 1]; a
+  constant offset (such as a sigmoid attention's baseline) therefore carries no energy.
+- Boxes are ``(x1, y1, x2, y2)`` in image pixels, ``x2``/``y2`` exclusive.
+- Pointing game: the map's maximum lies inside the box.
+- Energy in box (energy-based pointing game): share of the normalised map's mass inside the box.
+- Box accuracy: threshold the normalised map, take the box around the largest connected region,
+  count IoU >= 0.5 with the ground truth; the best accuracy over the thresholds is reported
+  (as in weakly supervised localization).
+"""
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+DEFAULT_THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2).tolist())
+
+
+class LocalizationScores(NamedTuple):
+    """Scores over a set of maps (each a mean over images, in [0, 1])."""
+
+    pointing_game: float
+    energy_in_box: float
+    box_accuracy: float
+    best_threshold: float
+    num_images: int
+
+
+def _as_2d(saliency: np.ndarray | torch.Tensor) -> np.ndarray:
+    array = saliency.detach().float().cpu().numpy() if torch.is_tensor(saliency) else saliency
+    array = np.asarray(array, dtype=np.float64)
+    array = np.squeeze(array)
+    if array.ndim != 2:
+        raise ValueError(
+            f"a saliency map must be 2-D (H, W) after squeezing, got shape {array.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError("a saliency map contains NaN or inf values")
+    return array
+
+
+def _check_box(box: Sequence[float], height: int, width: int) -> tuple[int, int, int, int]:
+    if len(box) != 4:
+        raise ValueError(f"a box must be (x1, y1, x2, y2), got {box!r}")
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    x1, y1 = max(x1, 0), max(y1, 0)
+    x2, y2 = min(x2, width), min(y2, height)
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"box {tuple(box)} is empty inside an image of size {height}x{width}")
+    return x1, y1, x2, y2
+
+
+def resize_map(saliency: np.ndarray | torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """Bilinearly resize a 2-D map to ``size = (height, width)``."""
+    array = _as_2d(saliency)
+    if array.shape == tuple(size):
+        return array
+    tensor = torch.from_numpy(array)[None, None]
+    return F.interpolate(tensor, size=tuple(size), mode="bilinear", align_corners=False)[
+        0, 0
+    ].numpy()
+
+
+def normalize_map(saliency: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Min-max normalise a 2-D map to [0, 1]; a constant map becomes all zeros."""
+    array = _as_2d(saliency)
+    low, high = array.min(), array.max()
+    if high - low <= 1e-12:
+        return np.zeros_like(array)
+    return (array - low) / (high - low)
+
+
+def pointing_hit(saliency: np.ndarray | torch.Tensor, box: Sequence[float]) -> bool:
+    """Whether the map's maximum lies inside ``box`` (a constant map never hits)."""
+    array = _as_2d(saliency)
+    x1, y1, x2, y2 = _check_box(box, *array.shape)
+    if array.max() - array.min() <= 1e-12:
+        return False
+    y, x = np.unravel_index(np.argmax(array), array.shape)
+    return bool(x1 <= x < x2 and y1 <= y < y2)
+
+
+def energy_in_box(saliency: np.ndarray | torch.Tensor, box: Sequence[float]) -> float:
+    """Share of the normalised map's mass inside ``box`` (0 for a constant map)."""
+    array = normalize_map(saliency)
+    x1, y1, x2, y2 = _check_box(box, *array.shape)
+    total = array.sum()
+    return 0.0 if total <= 0 else float(array[y1:y2, x1:x2].sum() / total)
+
+
+def _largest_region_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())[1:]
+    ys, xs = np.nonzero(labels == (np.argmax(sizes) + 1))
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def box_accuracy(
+    maps: Sequence[np.ndarray | torch.Tensor],
+    boxes: Sequence[Sequence[float]],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    iou_threshold: float = 0.5,
+) -> tuple[float, float]:
+    """Best share of maps whose thresholded largest region matches its box at IoU >= 0.5.
+
+    Returns:
+        ``(accuracy, threshold)``: the best accuracy over ``thresholds`` and where it was reached.
+    """
+    if len(maps) != len(boxes):
+        raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
+    if not maps:
+        raise ValueError("box_accuracy needs at least one map")
+    hits = np.zeros(len(thresholds))
+    for saliency, box in zip(maps, boxes, strict=True):
+        array = normalize_map(saliency)
+        gt = _check_box(box, *array.shape)
+        for t, threshold in enumerate(thresholds):
+            pred = _largest_region_box(array >= threshold) if array.max() > 0 else None
+            hits[t] += pred is not None and _iou(pred, gt) >= iou_threshold
+    best = int(np.argmax(hits))
+    return float(hits[best] / len(maps)), float(thresholds[best])
+
+
+def score_maps(
+    maps: Sequence[np.ndarray | torch.Tensor],
+    boxes: Sequence[Sequence[float]],
+    image_size: tuple[int, int],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> LocalizationScores:
+    """Resize every map to ``image_size`` (H, W) and compute all localization scores."""
+    if len(maps) != len(boxes):
+        raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
+    resized = [resize_map(m, image_size) for m in maps]
+    pointing = float(np.mean([pointing_hit(m, b) for m, b in zip(resized, boxes, strict=True)]))
+    energy = float(np.mean([energy_in_box(m, b) for m, b in zip(resized, boxes, strict=True)]))
+    accuracy, threshold = box_accuracy(resized, boxes, thresholds)
+    return LocalizationScores(pointing, energy, accuracy, threshold, len(resized))
