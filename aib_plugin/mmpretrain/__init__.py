@@ -1,0 +1,44 @@
+"""MMPretrain adapter: registers the AIB neck, classifiers, hooks and datasets.
+
+Import it (or name it in a config's ``custom_imports``) to register::
+
+    IBAttention             neck   (MODELS)
+    IBImageClassifier       model  (MODELS)  carries loss_kl / loss_vq / loss_commit
+    IBTimmClassifier        model  (MODELS)  the same for timm '*_aib' models
+    IBStatsHook             hook   (HOOKS)
+    AttentionVisualizationHook  hook (HOOKS)
+    OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
+    WideResNet_CIFAR        backbone (MODELS)  WRN-28-10 for 32x32 images (the paper's CIFAR net)
+
+Importing it also allows the (non-tensor) types that MMEngine checkpoints hold in
+``torch.load(weights_only=True)``, so ``--resume`` works on torch >= 2.6 (see
+:mod:`aib_plugin.mmpretrain.checkpoint`).
+"""
+
+from .checkpoint import allow_mmengine_checkpoints, mmengine_safe_globals
+from .classifier import IBImageClassifier, merge_ib_losses
+from .datasets import OfflineCIFAR10, OfflineCIFAR100
+from .hooks import AttentionVisualizationHook, IBStatsHook, attention_panel, ib_statistics
+from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
+from .timm_classifier import IBTimmClassifier
+from .wide_resnet_cifar import WideResNet_CIFAR
+
+allow_mmengine_checkpoints()
+
+__all__ = [
+    "AttentionVisualizationHook",
+    "IBAttention",
+    "IBImageClassifier",
+    "IBNeckOutput",
+    "IBStatsHook",
+    "IBTimmClassifier",
+    "OfflineCIFAR10",
+    "OfflineCIFAR100",
+    "WideResNet_CIFAR",
+    "allow_mmengine_checkpoints",
+    "attention_panel",
+    "ib_loss_consumer",
+    "ib_statistics",
+    "merge_ib_losses",
+    "mmengine_safe_globals",
+]

@@ -1,0 +1,141 @@
+"""``IBImageClassifier``: an ``ImageClassifier`` that adds the neck's IB terms to the loss dict."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from aib_plugin.layers import IBLossTerms
+
+from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
+
+
+def merge_ib_losses(losses: dict, ib_terms: IBLossTerms, who: str) -> dict:
+    """Rename the classification ``loss`` to ``loss_cls`` and add the IB terms as separate keys.
+
+    Args:
+        losses: the head's (or classifier's) loss dict.
+        ib_terms: the IB terms of the same forward pass.
+        who: the model's name, for error messages.
+
+    Returns:
+        ``losses`` with ``loss_cls``, ``loss_kl`` and, with anchors, ``loss_vq``, ``loss_commit``.
+    """
+    merged = dict(losses)
+    if "loss" in merged:
+        merged["loss_cls"] = merged.pop("loss")
+    for name, value in ib_terms.losses().items():
+        if name in merged:
+            raise KeyError(f"{who}: the head already returns a loss named {name!r}")
+        merged[name] = value
+    return merged
+
+
+@MODELS.register_module()
+class IBImageClassifier(ImageClassifier):
+    """``ImageClassifier`` whose loss dict carries the IB terms of an :class:`IBAttention` neck.
+
+    Turn a stock config into an AIB one by changing ``type='ImageClassifier'`` to
+    ``type='IBImageClassifier'``, adding ``neck=dict(type='IBAttention', in_channels=C)`` and
+    setting the head's ``in_channels`` to the neck's ``bottleneck_dim``. The loss dict then holds
+    ``loss_cls`` (the head's loss), ``loss_kl`` and, with anchors, ``loss_vq`` and
+    ``loss_commit``; MMEngine sums them and logs each. The paper measures CE in bits: give the
+    head's loss ``loss_weight=1 / ln 2`` (the shipped configs do).
+
+    At build time it checks the neck type, the head's ``in_channels`` and, by running the
+    backbone once on a small zero image, the neck's stage index and channels.
+
+    Args:
+        backbone: backbone config or module.
+        neck: :class:`IBAttention` config or module (required).
+        head: classification head config or module (a linear head keeps Monte-Carlo averaging
+            exact).
+        pretrained: checkpoint for the whole model (as ``ImageClassifier``).
+        train_cfg: batch augmentations (as ``ImageClassifier``).
+        data_preprocessor: data preprocessor config (as ``ImageClassifier``).
+        probe_size: side of the zero image used for the build-time shape check, or None to
+            skip it (the same checks then run at the first forward).
+        init_cfg: MMEngine initialisation config.
+    """
+
+    def __init__(
+        self,
+        backbone: Union[dict, nn.Module],
+        neck: Union[dict, nn.Module, None] = None,
+        head: Union[dict, nn.Module, None] = None,
+        pretrained: Optional[str] = None,
+        train_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        probe_size: Optional[int] = 32,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        if neck is None:
+            raise ValueError(
+                "IBImageClassifier needs an IB neck: neck=dict(type='IBAttention', in_channels=C)"
+            )
+        if not isinstance(neck, nn.Module):
+            with ib_loss_consumer(type(self).__name__):
+                neck = MODELS.build(neck)
+        if not isinstance(neck, IBAttention):
+            raise TypeError(
+                f"IBImageClassifier needs neck type 'IBAttention', got {type(neck).__name__}"
+            )
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
+        self._check_head()
+        if probe_size is not None:
+            self._probe_backbone(probe_size)
+
+    def _check_head(self) -> None:
+        if self.head is None:
+            return
+        in_channels = getattr(self.head, "in_channels", None)
+        if in_channels is not None and in_channels != self.neck.out_channels:
+            raise ValueError(
+                f"IBImageClassifier: the head has in_channels={in_channels}, but IBAttention "
+                f"returns bottleneck_dim={self.neck.out_channels} features; set the head's "
+                f"in_channels={self.neck.out_channels}"
+            )
+
+    def _probe_backbone(self, size: int) -> None:
+        """Run the backbone on a zero image to check the neck's stage index and channels."""
+        in_chs = 3
+        stem = next((m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)), None)
+        if stem is not None:
+            in_chs = stem.in_channels
+        was_training = self.backbone.training
+        self.backbone.eval()
+        try:
+            with torch.no_grad():
+                outputs = self.backbone(torch.zeros(1, in_chs, size, size))
+        except Exception as err:  # an unusual backbone: the neck checks at the first forward
+            warnings.warn(
+                f"IBImageClassifier could not probe the backbone with a {size}x{size} image "
+                f"({err}); the neck's shape checks will run at the first forward",
+                stacklevel=2,
+            )
+            return
+        finally:
+            self.backbone.train(was_training)
+        self.neck.select_stage(outputs)  # raises a clear error on a bad stage or channel count
+
+    def loss(self, inputs: torch.Tensor, data_samples: list[DataSample]) -> dict:
+        """The head's loss as ``loss_cls``, plus ``loss_kl`` / ``loss_vq`` / ``loss_commit``."""
+        feats = self.extract_feat(inputs)
+        if not isinstance(feats, IBNeckOutput):
+            raise TypeError(f"IBImageClassifier: the neck returned {type(feats)}, not IB terms")
+        losses = self.head.loss(feats, data_samples)
+        return merge_ib_losses(losses, feats.ib_terms, type(self).__name__)

@@ -1,0 +1,220 @@
+"""``IBAttention``: the IB spatial attention and variational bottleneck as an MMPretrain neck."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+from aib_plugin.layers import (
+    DEFAULT_BETA,
+    DEFAULT_CODEBOOK_WEIGHT,
+    DEFAULT_COMMITMENT_WEIGHT,
+    IBDecoder,
+    IBLossTerms,
+    IBObjective,
+    IBSpatialAttention,
+    LightAttentionHead,
+    VariationalBottleneck,
+    mc_average,
+)
+
+from .layout import DATA_FORMATS, to_nchw
+
+_IB_CONSUMER: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
+    "aib_ib_consumer", default=None
+)
+
+
+@contextlib.contextmanager
+def ib_loss_consumer(name: str) -> Iterator[None]:
+    """Mark the necks built inside this block as owned by ``name``, a model that adds their
+    IB loss terms to its loss dict (see :class:`IBAttention`, argument ``standalone``)."""
+    token = _IB_CONSUMER.set(name)
+    try:
+        yield
+    finally:
+        _IB_CONSUMER.reset(token)
+
+
+class IBNeckOutput(tuple):
+    """``(features,)``, as every MMPretrain neck returns, carrying the IB terms of the pass.
+
+    Attributes:
+        ib_terms: the weighted IB loss terms (:class:`aib_plugin.layers.IBLossTerms`).
+    """
+
+    ib_terms: IBLossTerms
+
+    def __new__(cls, features: torch.Tensor, ib_terms: IBLossTerms) -> IBNeckOutput:
+        obj = super().__new__(cls, (features,))
+        obj.ib_terms = ib_terms
+        return obj
+
+
+def _mc_pair(mc_samples: Union[int, Sequence[int]]) -> tuple[int, int]:
+    if isinstance(mc_samples, int) and not isinstance(mc_samples, bool):
+        return mc_samples, mc_samples
+    if isinstance(mc_samples, Sequence) and len(mc_samples) == 2:
+        return int(mc_samples[0]), int(mc_samples[1])
+    raise ValueError(
+        f"mc_samples must be an int S (S attention x S code samples) or a pair "
+        f"(attention_samples, code_samples), got {mc_samples!r}"
+    )
+
+
+@MODELS.register_module()
+class IBAttention(BaseModule):
+    """Information Bottleneck spatial attention neck (Lai et al., IJCAI 2021).
+
+    Takes the backbone's output tuple, picks one stage, applies
+    :class:`~aib_plugin.layers.IBSpatialAttention` (``X * (1 + a)``), global average pooling and
+    a :class:`~aib_plugin.layers.VariationalBottleneck`, and returns ``(relu(z),)``: the input of
+    the paper's decoder, so a linear head (e.g. ``LinearClsHead`` with ``in_channels`` equal to
+    ``bottleneck_dim``) is exactly the paper's ``ReLU -> Linear`` decoder. In evaluation it is
+    deterministic unless ``mc_samples`` asks for Monte-Carlo samples, which it averages here
+    (for a linear head this equals averaging the logits, as the paper does).
+
+    The IB loss terms (``loss_kl``, ``loss_vq``, ``loss_commit``) ride on the output
+    (:class:`IBNeckOutput`) and reach the loss dict through ``IBImageClassifier``. A stock
+    ``ImageClassifier`` would drop them silently, so building this neck outside an IB-aware model
+    raises, unless ``standalone=True``.
+
+    Args:
+        in_channels: channels (or embedding size) of the chosen backbone stage.
+        bottleneck_dim: K, the size of z (paper: 256; 512 for its CIFAR WRN).
+        stage_index: which element of the backbone's output tuple to use (default: last).
+        num_anchors: Q anchors for the quantized (``_qt``) variant, at least 2; None disables.
+        hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
+        kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see ``aib_plugin.layers``.
+        beta: weight of the KL term in bits (paper: 0.01). Warm it up with ``WarmupParamHook``
+            (``module_name='neck.objective'``, ``param_name='beta'``).
+        codebook_weight: lambda_g (paper: 0.4).
+        commitment_weight: lambda_c (paper: 0.1).
+        mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
+            deterministic mean; the paper tests with 4 (16 samples).
+        data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
+        num_prefix_tokens: class/register tokens to drop from ``'NLC'`` input (None: infer).
+        standalone: allow building outside an IB-aware model; the IB terms are then only on
+            the output's ``ib_terms``.
+        init_cfg: MMEngine initialisation config.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        bottleneck_dim: int = 256,
+        stage_index: int = -1,
+        num_anchors: Optional[int] = None,
+        hidden_channels: Optional[int] = None,
+        kl: str = "paper",
+        beta: float = DEFAULT_BETA,
+        codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
+        commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+        mc_samples: Union[int, Sequence[int]] = 1,
+        data_format: str = "auto",
+        num_prefix_tokens: Optional[int] = None,
+        standalone: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.consumer = _IB_CONSUMER.get()
+        if self.consumer is None and not standalone:
+            raise RuntimeError(
+                "IBAttention was built outside an IB-aware model: a stock ImageClassifier (and its "
+                "heads) would silently drop the IB loss terms loss_kl / loss_vq / loss_commit. "
+                "Use model=dict(type='IBImageClassifier', ...) instead of 'ImageClassifier', or "
+                "pass standalone=True to use the neck on its own."
+            )
+        if isinstance(stage_index, bool) or not isinstance(stage_index, int):
+            raise TypeError(f"stage_index must be an int, got {stage_index!r}")
+        if num_anchors is not None and (
+            isinstance(num_anchors, bool) or not isinstance(num_anchors, int) or num_anchors < 2
+        ):
+            raise ValueError(
+                f"IBAttention num_anchors={num_anchors!r}: anchor quantization needs an int Q >= 2 "
+                "(the paper uses 20 to 50); use num_anchors=None for no quantization"
+            )
+        if data_format not in DATA_FORMATS:
+            raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
+        attention_samples, code_samples = _mc_pair(mc_samples)
+        self.in_channels = in_channels
+        self.out_channels = bottleneck_dim
+        self.stage_index = stage_index
+        self.data_format = data_format
+        self.num_prefix_tokens = num_prefix_tokens
+        self.attention = IBSpatialAttention(
+            in_channels,
+            head=LightAttentionHead(in_channels, hidden_channels),
+            num_anchors=num_anchors,
+            mc_samples=attention_samples,
+        )
+        self.bottleneck = VariationalBottleneck(
+            in_channels, bottleneck_dim, kl=kl, mc_samples=code_samples
+        )
+        self.decoder_act = IBDecoder(bottleneck_dim, num_classes=0)  # the decoder's ReLU
+        self.objective = IBObjective(beta, codebook_weight, commitment_weight)
+        self.last_attention: Optional[torch.Tensor] = None
+        self.last_anchor_indices: Optional[torch.Tensor] = None
+        self.last_stats: dict[str, torch.Tensor] = {}
+
+    @property
+    def num_anchors(self) -> Optional[int]:
+        """Q, or None without quantization."""
+        quantizer = self.attention.quantizer
+        return None if quantizer is None else quantizer.num_anchors
+
+    def select_stage(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+        """Pick the configured stage from the backbone output and return it as NCHW.
+
+        Raises:
+            IndexError: if ``stage_index`` is outside the backbone's output tuple.
+            ValueError: if the stage's shape does not fit ``in_channels`` / ``data_format``.
+        """
+        if isinstance(inputs, torch.Tensor):
+            inputs = (inputs,)
+        if not isinstance(inputs, Sequence):
+            raise TypeError(
+                f"IBAttention expects a tuple of backbone outputs, got {type(inputs).__name__}"
+            )
+        if not -len(inputs) <= self.stage_index < len(inputs):
+            raise IndexError(
+                f"IBAttention stage_index={self.stage_index} is out of range: the backbone returns "
+                f"{len(inputs)} output(s); use an index in [{-len(inputs)}, {len(inputs) - 1}] or "
+                "add the stage to the backbone's out_indices"
+            )
+        return to_nchw(
+            inputs[self.stage_index], self.in_channels, self.data_format, self.num_prefix_tokens
+        )
+
+    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> IBNeckOutput:
+        """Return ``(relu(z),)`` of shape (B, bottleneck_dim) with the IB terms attached."""
+        x = self.select_stage(inputs)
+        batch = x.shape[0]
+        att = self.attention(x)
+        pooled = F.adaptive_avg_pool2d(att.modulated, 1).flatten(1)
+        code = self.bottleneck(pooled)
+        features = self.decoder_act(code.z)
+        if features.shape[0] != batch:  # Monte-Carlo samples in evaluation
+            features = mc_average(features, batch)
+        terms = self.objective(code, att)
+        self.last_attention = att.attention_mean.detach()
+        self.last_anchor_indices = (
+            None if att.anchor_indices is None else att.anchor_indices.detach()
+        )
+        self.last_stats = {
+            name: value.detach()
+            for name, value in (
+                ("kl_bits", terms.kl_bits),
+                ("vq", terms.codebook_raw),
+                ("commit", terms.commitment_raw),
+            )
+            if value is not None
+        }
+        return IBNeckOutput(features, terms)

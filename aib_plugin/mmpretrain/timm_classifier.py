@@ -1,0 +1,94 @@
+"""``IBTimmClassifier``: MMPretrain's ``TimmClassifier`` for timm ``*_aib`` models, IB terms in
+the loss dict."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.classifiers import TimmClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from aib_plugin.layers import AttentionOutput
+
+from .classifier import merge_ib_losses
+
+
+@MODELS.register_module()
+class IBTimmClassifier(TimmClassifier):
+    """``TimmClassifier`` for the timm ``<arch>_aib`` models of ``aib_plugin``.
+
+    The loss dict holds ``loss_cls`` (the classifier's ``loss``), ``loss_kl`` and, with anchors,
+    ``loss_vq`` / ``loss_commit``, read from the model's ``ib_loss()``. For the IB hooks it
+    records the last attention map (``last_attention``, ``last_anchor_indices``) and the last
+    unweighted terms (``last_stats``). Beta warm-up: ``WarmupParamHook`` with
+    ``module_name='model.objective'``.
+
+    Args:
+        *args: positional arguments of ``timm.create_model`` (the model name).
+        loss: classification loss config (give ``loss_weight=1 / ln 2`` for bits).
+        train_cfg: batch augmentations (as ``TimmClassifier``).
+        with_cp: gradient checkpointing (as ``TimmClassifier``).
+        data_preprocessor: data preprocessor config (as ``TimmClassifier``).
+        init_cfg: MMEngine initialisation config.
+        **kwargs: keyword arguments of ``timm.create_model`` (``model_name``, ``num_classes``,
+            ``num_anchors``, ``bottleneck_dim``, ``beta``...).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        loss: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        with_cp: bool = False,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+        **kwargs: Any,
+    ) -> None:
+        import aib_plugin  # noqa: F401  (registers the *_aib models into timm)
+
+        super().__init__(
+            *args,
+            loss=loss or dict(type="CrossEntropyLoss", loss_weight=1.0),
+            train_cfg=train_cfg,
+            with_cp=with_cp,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+            **kwargs,
+        )
+        attention = getattr(self.model, "ib_attention", None)
+        if not callable(getattr(self.model, "ib_loss", None)) or attention is None:
+            raise TypeError(
+                f"IBTimmClassifier needs a timm '*_aib' model from aib_plugin (e.g. "
+                f"model_name='resnet18_aib'); got {type(self.model).__name__}. For plain timm "
+                "models use TimmClassifier."
+            )
+        quantizer = attention.quantizer
+        self.num_anchors: Optional[int] = None if quantizer is None else quantizer.num_anchors
+        self.last_attention: Optional[torch.Tensor] = None
+        self.last_anchor_indices: Optional[torch.Tensor] = None
+        self.last_stats: dict[str, torch.Tensor] = {}
+        attention.register_forward_hook(self._record_attention)
+
+    def _record_attention(self, _module: nn.Module, _args: tuple, out: AttentionOutput) -> None:
+        self.last_attention = out.attention_mean.detach()
+        indices = out.anchor_indices
+        self.last_anchor_indices = None if indices is None else indices.detach()
+
+    def loss(self, inputs: torch.Tensor, data_samples: list[DataSample], **kwargs: Any) -> dict:
+        """The classification loss as ``loss_cls``, plus ``loss_kl`` / ``loss_vq`` /
+        ``loss_commit``."""
+        losses = super().loss(inputs, data_samples, **kwargs)
+        terms = self.model.ib_loss()
+        self.last_stats = {
+            name: value.detach()
+            for name, value in (
+                ("kl_bits", terms.kl_bits),
+                ("vq", terms.codebook_raw),
+                ("commit", terms.commitment_raw),
+            )
+            if value is not None
+        }
+        return merge_ib_losses(losses, terms, type(self).__name__)

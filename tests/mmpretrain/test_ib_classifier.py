@@ -1,0 +1,126 @@
+"""IBImageClassifier: build-time checks and the loss dict."""
+
+import copy
+
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from aib_plugin.mmpretrain import IBAttention
+
+BASE = dict(
+    type="IBImageClassifier",
+    backbone=dict(
+        type="ResNet_CIFAR",
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        out_indices=(2, 3),
+    ),
+    neck=dict(type="IBAttention", in_channels=64, bottleneck_dim=16),
+    head=dict(type="LinearClsHead", num_classes=10, in_channels=16),
+)
+
+
+def _cfg(**changes) -> dict:
+    cfg = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        node = cfg
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return cfg
+
+
+def _samples(n: int) -> list[DataSample]:
+    return [DataSample().set_gt_label(i % 10) for i in range(n)]
+
+
+def test_loss_dict_has_separate_ib_terms() -> None:
+    model = MODELS.build(_cfg(neck__num_anchors=8))
+    losses = model(torch.randn(4, 3, 32, 32), _samples(4), mode="loss")
+    assert set(losses) == {"loss_cls", "loss_kl", "loss_vq", "loss_commit"}
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in losses.values())
+    assert losses["loss_kl"] > 0
+
+
+def test_without_anchors_only_cls_and_kl() -> None:
+    model = MODELS.build(_cfg())
+    losses = model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
+    assert set(losses) == {"loss_cls", "loss_kl"}
+
+
+def test_predict_and_tensor_modes() -> None:
+    model = MODELS.build(_cfg(neck__mc_samples=2)).eval()
+    preds = model(torch.randn(3, 3, 32, 32), mode="predict")
+    assert len(preds) == 3 and preds[0].pred_score.shape == (10,)
+    assert model(torch.randn(3, 3, 32, 32), mode="tensor").shape == (3, 10)
+
+
+def test_stage_index_picks_the_backbone_output() -> None:
+    model = MODELS.build(_cfg(neck__in_channels=32, neck__stage_index=0))
+    model(torch.randn(2, 3, 32, 32), mode="tensor")
+    assert model.neck.last_attention.shape == (2, 1, 8, 8)  # stage 2 of ResNet_CIFAR
+
+
+def test_stock_classifier_with_the_neck_fails_at_build() -> None:
+    with pytest.raises(RuntimeError, match="type='IBImageClassifier'"):
+        MODELS.build(_cfg(type="ImageClassifier"))
+
+
+def test_neck_in_channels_mismatch_fails_at_build() -> None:
+    with pytest.raises(ValueError, match="in_channels=128.*set the neck's in_channels"):
+        MODELS.build(_cfg(neck__in_channels=128))
+
+
+def test_unknown_stage_index_fails_at_build() -> None:
+    with pytest.raises(IndexError, match="stage_index=5 is out of range.*2 output"):
+        MODELS.build(_cfg(neck__stage_index=5))
+
+
+def test_quantizer_with_one_anchor_fails_at_build() -> None:
+    with pytest.raises(ValueError, match="Q >= 2"):
+        MODELS.build(_cfg(neck__num_anchors=1))
+
+
+def test_head_in_channels_mismatch_fails_at_build() -> None:
+    with pytest.raises(ValueError, match="head's in_channels=16"):
+        MODELS.build(_cfg(head__in_channels=512))
+
+
+def test_a_non_ib_neck_is_refused() -> None:
+    with pytest.raises(TypeError, match="IBAttention"):
+        MODELS.build(_cfg(neck=dict(type="GlobalAveragePooling")))
+    with pytest.raises(ValueError, match="needs an IB neck"):
+        MODELS.build(_cfg(neck=None))
+
+
+def test_a_prebuilt_standalone_neck_is_accepted() -> None:
+    neck = IBAttention(64, 16, standalone=True)
+    model = MODELS.build(_cfg(neck=neck))
+    assert model.neck is neck
+
+
+def test_probe_can_be_skipped_and_the_check_runs_at_forward() -> None:
+    model = MODELS.build(_cfg(neck__in_channels=128, probe_size=None))
+    with pytest.raises(ValueError, match="in_channels=128"):
+        model(torch.randn(1, 3, 32, 32), mode="tensor")
+
+
+def test_anchor_lr_multiplier_from_paramwise_cfg() -> None:
+    from mmengine.optim import build_optim_wrapper
+
+    model = MODELS.build(_cfg(neck__num_anchors=4))
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(type="SGD", lr=0.1, momentum=0.9),
+            paramwise_cfg=dict(custom_keys={".anchors": dict(lr_mult=1e-4)}),
+        ),
+    )
+    anchors = model.neck.attention.quantizer.anchors
+    lrs = {id(p): g["lr"] for g in wrapper.optimizer.param_groups for p in g["params"]}
+    assert lrs[id(anchors)] == pytest.approx(1e-5)
+    assert lrs[id(model.neck.bottleneck.fc.weight)] == pytest.approx(0.1)

@@ -1,0 +1,95 @@
+"""The IBAttention neck on its own."""
+
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+
+from aib_plugin.layers import AnchorQuantizer, IBLossTerms
+from aib_plugin.mmpretrain import IBAttention, IBNeckOutput
+
+
+def _neck(**kwargs) -> IBAttention:
+    cfg = dict(type="IBAttention", in_channels=16, bottleneck_dim=8, standalone=True)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def test_output_is_a_neck_tuple_with_ib_terms() -> None:
+    neck = _neck(num_anchors=4)
+    out = neck((torch.randn(3, 8, 8, 8), torch.randn(3, 16, 4, 4)))
+    assert isinstance(out, IBNeckOutput) and isinstance(out, tuple) and len(out) == 1
+    assert out[0].shape == (3, 8)
+    assert (out[0] >= 0).all(), "features are the decoder's relu(z)"
+    assert isinstance(out.ib_terms, IBLossTerms)
+    assert set(out.ib_terms.losses()) == {"loss_kl", "loss_vq", "loss_commit"}
+    assert neck.last_attention.shape == (3, 1, 4, 4)
+    assert not neck.last_attention.requires_grad
+    assert neck.last_anchor_indices.shape == (3, 1, 4, 4)
+    assert set(neck.last_stats) == {"kl_bits", "vq", "commit"}
+
+
+def test_ib_terms_are_weighted_by_the_config() -> None:
+    neck = _neck(beta=0.5, num_anchors=3, codebook_weight=2.0, commitment_weight=0.0)
+    terms = neck(torch.randn(2, 16, 4, 4)).ib_terms
+    assert torch.allclose(terms.kl, 0.5 * terms.kl_bits)
+    assert torch.allclose(terms.codebook, 2.0 * terms.codebook_raw)
+    assert float(terms.commitment.detach()) == 0.0
+
+
+def test_eval_is_deterministic_and_training_is_not() -> None:
+    torch.manual_seed(0)
+    neck = _neck()
+    x = torch.randn(2, 16, 4, 4)
+    neck.train()
+    assert not torch.equal(neck(x)[0], neck(x)[0])
+    neck.eval()
+    assert torch.equal(neck(x)[0], neck(x)[0])
+
+
+def test_monte_carlo_evaluation_averages_to_the_batch() -> None:
+    neck = _neck(mc_samples=(3, 2))
+    neck.eval()
+    x = torch.randn(2, 16, 4, 4)
+    out = neck(x)
+    assert out[0].shape == (2, 8)
+    assert neck.last_attention.shape == (2, 1, 4, 4)
+    neck.attention.mc_samples = neck.bottleneck.mc_samples = 1
+    assert not torch.allclose(out[0], neck(x)[0]), "sampling changed nothing"
+
+
+def test_gradients_reach_the_attention_and_the_anchors() -> None:
+    neck = _neck(num_anchors=5)
+    out = neck(torch.randn(2, 16, 4, 4))
+    (out[0].sum() + out.ib_terms.total()).backward()
+    anchors = next(m for m in neck.modules() if isinstance(m, AnchorQuantizer)).anchors
+    assert anchors.grad is not None and anchors.grad.abs().sum() > 0
+    assert neck.attention.head.reduce.weight.grad.abs().sum() > 0
+    assert neck.bottleneck.fc.weight.grad.abs().sum() > 0
+
+
+def test_nhwc_and_token_inputs() -> None:
+    neck = _neck()
+    assert neck(torch.randn(2, 4, 4, 16))[0].shape == (2, 8)  # NHWC (timm Swin)
+    assert neck(torch.randn(2, 1 + 9, 16))[0].shape == (2, 8)  # ViT tokens with cls token
+    assert neck.last_attention.shape == (2, 1, 3, 3)
+
+
+def test_stage_index_out_of_range() -> None:
+    with pytest.raises(IndexError, match="stage_index=2 is out of range.*1 output"):
+        _neck(stage_index=2)((torch.randn(1, 16, 4, 4),))
+
+
+@pytest.mark.parametrize("q", [0, 1, 2.5])
+def test_fewer_than_two_anchors_is_refused(q) -> None:
+    with pytest.raises(ValueError, match="Q >= 2"):
+        _neck(num_anchors=q)
+
+
+def test_bad_mc_samples() -> None:
+    with pytest.raises(ValueError, match="mc_samples"):
+        _neck(mc_samples=(1, 2, 3))
+
+
+def test_building_without_an_ib_aware_model_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="IBImageClassifier"):
+        MODELS.build(dict(type="IBAttention", in_channels=16))

@@ -1,0 +1,66 @@
+"""Every config in configs/ loads, builds its model and runs a dummy batch."""
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmp_helpers import CONFIGS
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+CONFIG_FILES = sorted(CONFIGS.glob("*.py"))
+
+
+def test_the_configs_cover_the_paper_settings() -> None:
+    names = {p.name for p in CONFIG_FILES}
+    for base in (
+        "resnet18_aib{}_8xb16_cifar10.py",
+        "resnet18_aib{}_8xb16_cifar100.py",
+        "wrn28-10_aib{}_8xb16_cifar10.py",
+        "wrn28-10_aib{}_8xb16_cifar100.py",
+        "wide-resnet50_aib{}_8xb8_cub.py",
+        "resnet50_aib{}_8xb32_in1k.py",
+    ):
+        assert base.format("") in names and base.format("_qt") in names
+    assert "timm-resnet18-aib_8xb32_in1k.py" in names  # through (IB)TimmClassifier
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_config_is_self_contained(path: Path) -> None:
+    text = path.read_text()
+    assert re.search(r"^\s*_base_\s*=", text, re.M) is None and "mmpretrain::" not in text
+    cfg = Config.fromfile(str(path))
+    assert cfg.custom_imports == dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
+    hook_types = {h["type"] for h in cfg.custom_hooks}
+    assert {"IBStatsHook", "AttentionVisualizationHook"} <= hook_types
+    if "_qt" in path.name:
+        custom = cfg.optim_wrapper.paramwise_cfg.custom_keys
+        assert custom[".anchors"]["lr_mult"] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_config_model_builds_and_runs(path: Path) -> None:
+    cfg = Config.fromfile(str(path))
+    model_cfg = cfg.model.copy()
+    model_cfg.setdefault("data_preprocessor", cfg.get("data_preprocessor"))
+    model = MODELS.build(model_cfg)
+    num_classes = cfg.data_preprocessor.num_classes
+    size = 32 if "cifar" in path.name else 64
+    torch.manual_seed(0)
+    batch = {
+        "inputs": [torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
+        "data_samples": [DataSample().set_gt_label(i % num_classes) for i in range(2)],
+    }
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode="loss")
+    expected = {"loss_cls", "loss_kl"} | (
+        {"loss_vq", "loss_commit"} if "_qt" in path.name else set()
+    )
+    assert set(losses) == expected
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        preds = model(**model.data_preprocessor(batch, False), mode="predict")
+    assert len(preds) == 2 and preds[0].pred_score.shape == (num_classes,)
