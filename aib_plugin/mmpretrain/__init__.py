@@ -7,6 +7,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     IBTimmClassifier        model  (MODELS)  the same for timm '*_aib' models
     IBStatsHook             hook   (HOOKS)
     AttentionVisualizationHook  hook (HOOKS)
+    ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
     WideResNet_CIFAR        backbone (MODELS)  WRN-28-10 for 32x32 images (the paper's CIFAR net)
 
@@ -17,6 +18,7 @@ Importing it also allows the (non-tensor) types that MMEngine checkpoints hold i
 
 from .checkpoint import allow_mmengine_checkpoints, mmengine_safe_globals
 from .classifier import IBImageClassifier, merge_ib_losses
+from .cluttered_digits import ClutteredDigits
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
 from .hooks import AttentionVisualizationHook, IBStatsHook, attention_panel, ib_statistics
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
@@ -27,6 +29,7 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     "AttentionVisualizationHook",
+    "ClutteredDigits",
     "IBAttention",
     "IBImageClassifier",
     "IBNeckOutput",
