@@ -112,6 +112,24 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def box_hits_per_threshold(
+    saliency: np.ndarray | torch.Tensor,
+    box: Sequence[float],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    iou_threshold: float = 0.5,
+) -> np.ndarray:
+    """For each threshold, whether the largest region of the thresholded map matches ``box``."""
+    array = normalize_map(saliency)
+    gt = _check_box(box, *array.shape)
+    hits = np.zeros(len(thresholds), dtype=bool)
+    if array.max() <= 0:
+        return hits
+    for t, threshold in enumerate(thresholds):
+        pred = _largest_region_box(array >= threshold)
+        hits[t] = pred is not None and _iou(pred, gt) >= iou_threshold
+    return hits
+
+
 def box_accuracy(
     maps: Sequence[np.ndarray | torch.Tensor],
     boxes: Sequence[Sequence[float]],
@@ -127,15 +145,15 @@ def box_accuracy(
         raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
     if not maps:
         raise ValueError("box_accuracy needs at least one map")
-    hits = np.zeros(len(thresholds))
-    for saliency, box in zip(maps, boxes, strict=True):
-        array = normalize_map(saliency)
-        gt = _check_box(box, *array.shape)
-        for t, threshold in enumerate(thresholds):
-            pred = _largest_region_box(array >= threshold) if array.max() > 0 else None
-            hits[t] += pred is not None and _iou(pred, gt) >= iou_threshold
+    hits = np.mean(
+        [
+            box_hits_per_threshold(m, b, thresholds, iou_threshold)
+            for m, b in zip(maps, boxes, strict=True)
+        ],
+        axis=0,
+    )
     best = int(np.argmax(hits))
-    return float(hits[best] / len(maps)), float(thresholds[best])
+    return float(hits[best]), float(thresholds[best])
 
 
 def score_maps(

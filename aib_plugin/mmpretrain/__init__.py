@@ -6,6 +6,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     IBImageClassifier       model  (MODELS)  carries loss_kl / loss_vq / loss_commit
     IBTimmClassifier        model  (MODELS)  the same for timm '*_aib' models
     IBStatsHook             hook   (HOOKS)
+    LocalizationMetric      metric (METRICS)  pointing game, energy in box, box accuracy
     AttentionVisualizationHook  hook (HOOKS)
     ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
@@ -21,6 +22,7 @@ from .classifier import IBImageClassifier, merge_ib_losses
 from .cluttered_digits import ClutteredDigits
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
 from .hooks import AttentionVisualizationHook, IBStatsHook, attention_panel, ib_statistics
+from .localization_metric import LocalizationMetric
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
 from .timm_classifier import IBTimmClassifier
 from .wide_resnet_cifar import WideResNet_CIFAR
@@ -34,6 +36,7 @@ __all__ = [
     "IBImageClassifier",
     "IBNeckOutput",
     "IBStatsHook",
+    "LocalizationMetric",
     "IBTimmClassifier",
     "OfflineCIFAR10",
     "OfflineCIFAR100",

@@ -16,6 +16,24 @@ from aib_plugin.layers import IBLossTerms
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
 
 
+def attach_attention(
+    data_samples: list[DataSample], attention: Optional[torch.Tensor]
+) -> list[DataSample]:
+    """Store each image's attention map (H, W) as ``attention_map`` in its prediction.
+
+    :class:`~aib_plugin.mmpretrain.LocalizationMetric` and the visualisation tools read it there.
+    """
+    if attention is None:
+        raise RuntimeError("no attention map was recorded by the forward pass")
+    if len(data_samples) != attention.shape[0]:
+        raise ValueError(
+            f"{len(data_samples)} data samples but {attention.shape[0]} attention maps"
+        )
+    for sample, attention_map in zip(data_samples, attention, strict=True):
+        sample.set_field(attention_map[0].float().cpu(), "attention_map", field_type="data")
+    return data_samples
+
+
 def merge_ib_losses(losses: dict, ib_terms: IBLossTerms, who: str) -> dict:
     """Rename the classification ``loss`` to ``loss_cls`` and add the IB terms as separate keys.
 
@@ -139,3 +157,10 @@ class IBImageClassifier(ImageClassifier):
             raise TypeError(f"IBImageClassifier: the neck returned {type(feats)}, not IB terms")
         losses = self.head.loss(feats, data_samples)
         return merge_ib_losses(losses, feats.ib_terms, type(self).__name__)
+
+    def predict(
+        self, inputs: torch.Tensor, data_samples: Optional[list[DataSample]] = None, **kwargs
+    ) -> list[DataSample]:
+        """Predict labels (as ``ImageClassifier``) and add each image's ``attention_map``."""
+        predictions = super().predict(inputs, data_samples, **kwargs)
+        return attach_attention(predictions, self.neck.last_attention)

@@ -13,7 +13,7 @@ from mmpretrain.structures import DataSample
 
 from aib_plugin.layers import AttentionOutput
 
-from .classifier import merge_ib_losses
+from .classifier import attach_attention, merge_ib_losses
 
 
 @MODELS.register_module()
@@ -92,3 +92,10 @@ class IBTimmClassifier(TimmClassifier):
             if value is not None
         }
         return merge_ib_losses(losses, terms, type(self).__name__)
+
+    def predict(
+        self, inputs: torch.Tensor, data_samples: Optional[list[DataSample]] = None
+    ) -> list[DataSample]:
+        """Predict labels (as ``TimmClassifier``) and add each image's ``attention_map``."""
+        predictions = super().predict(inputs, data_samples)
+        return attach_attention(predictions, self.last_attention)

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import Evaluator
+from mmpretrain.registry import METRICS, MODELS
+from mmpretrain.structures import DataSample
+
+import aib_plugin.mmpretrain  # noqa: F401  (registers the metric)
+
+
+def _sample(attention: np.ndarray, box, shape=(64, 64)) -> dict:
+    return dict(attention_map=torch.from_numpy(attention), gt_bbox=np.asarray(box), ori_shape=shape)
+
+
+def test_metric_on_hand_made_maps():
+    good = np.zeros((8, 8))
+    good[2:5, 1:4] = 1.0  # pixels 16..40 x 8..32 at 64x64
+    wrong = np.zeros((8, 8))
+    wrong[7, 7] = 1.0
+    box = (8, 16, 32, 40)
+    metric = METRICS.build(dict(type="LocalizationMetric"))
+    evaluator = Evaluator(metric)
+    evaluator.process([_sample(good, box), _sample(wrong, box)])
+    scores = evaluator.evaluate(2)
+    assert scores["localization/pointing_game"] == pytest.approx(50.0)
+    assert scores["localization/box_acc"] == pytest.approx(50.0)
+    assert 40.0 < scores["localization/energy_in_box"] < 60.0
+
+
+def test_metric_names_missing_fields():
+    metric = METRICS.build(dict(type="LocalizationMetric"))
+    with pytest.raises(KeyError, match="gt_bbox"):
+        metric.process(None, [dict(attention_map=torch.zeros(4, 4), ori_shape=(8, 8))])
+    with pytest.raises(ValueError, match="thresholds"):
+        METRICS.build(dict(type="LocalizationMetric", thresholds=()))
+
+
+def test_ib_classifier_predictions_carry_attention_maps():
+    model = MODELS.build(
+        dict(
+            type="IBImageClassifier",
+            backbone=dict(type="ResNet_CIFAR", depth=18, base_channels=8, out_indices=(3,)),
+            neck=dict(type="IBAttention", in_channels=64, bottleneck_dim=16),
+            head=dict(type="LinearClsHead", num_classes=10, in_channels=16),
+        )
+    ).eval()
+    samples = [DataSample().set_gt_label(1), DataSample().set_gt_label(2)]
+    with torch.no_grad():
+        predictions = model(torch.randn(2, 3, 32, 32), samples, mode="predict")
+    for prediction in predictions:
+        assert prediction.attention_map.shape == (4, 4)
+        assert (
+            0.0 < float(prediction.attention_map.min()) <= float(prediction.attention_map.max()) < 1
+        )
