@@ -1,5 +1,6 @@
 """Framework-free evaluation: how well a saliency or attention map points at the object."""
 
+from .cam import grad_cam_maps
 from .localization import (
     LocalizationScores,
     box_accuracy,
@@ -13,6 +14,7 @@ from .localization import (
 __all__ = [
     "LocalizationScores",
     "box_accuracy",
+    "grad_cam_maps",
     "energy_in_box",
     "normalize_map",
     "pointing_hit",

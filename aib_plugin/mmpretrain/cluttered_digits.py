@@ -69,6 +69,8 @@ class ClutteredDigits(BaseDataset):
         return [
             dict(
                 img=np.repeat(image[:, :, None], 3, axis=2),
+                img_shape=image.shape,
+                ori_shape=image.shape,
                 gt_label=int(label),
                 gt_bbox=np.asarray(box, dtype=np.float32),
                 source_index=int(source),

@@ -61,7 +61,13 @@ class LocalizationMetric(BaseMetric):
                         f"{sorted(sample)}); use an IB classifier for 'attention_map' and keep "
                         f"the box with PackInputs(meta_keys=(..., {self.box_key!r}))"
                     )
-            size = tuple(sample.get("ori_shape") or sample["img_shape"])[:2]
+            shape = sample.get("ori_shape", sample.get("img_shape"))
+            if shape is None:
+                raise KeyError(
+                    "LocalizationMetric: a data sample has neither 'ori_shape' nor 'img_shape'; "
+                    "keep one with PackInputs(meta_keys=(..., 'ori_shape'))"
+                )
+            size = tuple(shape)[:2]
             saliency = resize_map(sample[self.map_key], size)
             box = np.asarray(sample[self.box_key], dtype=np.float64).reshape(-1)
             self.results.append(
