@@ -1,0 +1,38 @@
+"""The timm adapter: ``<arch>_aib`` / ``<arch>_aib_qt`` models, registered on import.
+
+``timm.create_model('resnet50_aib', pretrained=True, num_classes=10)``; after a training-mode
+forward, ``model.ib_loss().total()`` is the IB part of the loss.
+"""
+
+from timm.layers import register_notrace_module
+
+from ..layers import PaperAttentionHead
+from .model import AIBNet
+from .pretrained import aib_pretrained_cfg, base_to_aib_state_dict
+from .registry import (
+    BUILTIN_ARCHS,
+    DEFAULT_NUM_ANCHORS,
+    aib_model_name,
+    create_aib_model,
+    register_aib_model,
+    registered_aib_models,
+)
+from .stage import IBAttentionAdapter, IBSequentialStage, IBWrappedStage
+
+# its resize-if-needed branch depends on tensor shapes, which fx cannot trace
+register_notrace_module(PaperAttentionHead)
+
+__all__ = [
+    "BUILTIN_ARCHS",
+    "DEFAULT_NUM_ANCHORS",
+    "AIBNet",
+    "IBAttentionAdapter",
+    "IBSequentialStage",
+    "IBWrappedStage",
+    "aib_model_name",
+    "aib_pretrained_cfg",
+    "base_to_aib_state_dict",
+    "create_aib_model",
+    "register_aib_model",
+    "registered_aib_models",
+]

@@ -1,0 +1,397 @@
+"""``AIBNet``: any timm backbone with IB spatial attention, a variational bottleneck and decoder.
+
+Data path (paper placement, ``attention_stage=-1``)::
+
+    backbone front -> IBSpatialAttention -> last stage [-> rest of forward_features]
+      -> backbone pre-logits (global pool, ...) -> VariationalBottleneck -> z -> IBDecoder
+"""
+
+from typing import Any, Optional, Union
+
+import timm
+import torch
+import torch.nn as nn
+
+from ..layers import (
+    DEFAULT_BETA,
+    DEFAULT_CODEBOOK_WEIGHT,
+    DEFAULT_COMMITMENT_WEIGHT,
+    IBDecoder,
+    IBLossTerms,
+    IBObjective,
+    IBSpatialAttention,
+    PaperAttentionHead,
+    VariationalBottleneck,
+    mc_average,
+    stride_one_copy,
+)
+from .stage import IBAttentionAdapter, IBSequentialStage, is_tracing, set_submodule, wrap_stage
+
+HEADS = ("light", "paper")
+
+
+@torch.jit.ignore
+def _mc_average(values: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """:func:`mc_average`, kept out of TorchScript (its reshape does not script)."""
+    return mc_average(values, batch_size)
+
+
+class _ProbeDone(Exception):
+    pass
+
+
+def _probe_stage(base: nn.Module, path: str, at_input: bool, in_chans: int) -> torch.Tensor:
+    """Run ``base`` just far enough to capture the input (or output) of the module at ``path``."""
+    module = base.get_submodule(path)
+    captured: list[torch.Tensor] = []
+
+    def pre_hook(_m: nn.Module, args: tuple) -> None:
+        captured.append(args[0])
+        raise _ProbeDone
+
+    def post_hook(_m: nn.Module, _args: tuple, out: Any) -> None:
+        captured.append(out)
+        raise _ProbeDone
+
+    handle = (
+        module.register_forward_pre_hook(pre_hook)
+        if at_input
+        else module.register_forward_hook(post_hook)
+    )
+    cfg_size = tuple(getattr(base, "pretrained_cfg", {}).get("input_size", (3, 224, 224))[-2:])
+    was_training = base.training
+    base.eval()
+    errors = []
+    try:
+        for size in ((64, 64), cfg_size):
+            try:
+                with torch.no_grad():
+                    base.forward_features(torch.zeros(1, in_chans, *size))
+            except _ProbeDone:
+                break
+            except Exception as err:  # a size the base does not accept: try the next one
+                errors.append(f"{size}: {err}")
+    finally:
+        handle.remove()
+        base.train(was_training)
+    if not captured:
+        raise RuntimeError(
+            f"could not run the backbone up to '{path}' to find its feature map shape: "
+            + "; ".join(errors)
+        )
+    return captured[0]
+
+
+def _attention_layout(base: nn.Module, feat: Any, arch: str, where: str) -> dict[str, Any]:
+    """Work out layout, channels and token grid of the feature map the attention will see."""
+    if not isinstance(feat, torch.Tensor) or feat.dim() not in (3, 4):
+        shape = tuple(feat.shape) if isinstance(feat, torch.Tensor) else type(feat).__name__
+        raise TypeError(
+            f"{arch}: the feature map at {where} is not spatial (got {shape}); IB spatial "
+            "attention needs (B, C, H, W), (B, H, W, C) or patch tokens (B, N, C)"
+        )
+    if feat.dim() == 4:
+        nhwc = getattr(base, "output_fmt", "NCHW") == "NHWC"
+        return dict(layout="NHWC" if nhwc else "NCHW", chs=int(feat.shape[-1 if nhwc else 1]))
+    prefix = int(getattr(base, "num_prefix_tokens", 0))
+    grid = getattr(getattr(base, "patch_embed", None), "grid_size", None)
+    if grid is None or int(grid[0]) * int(grid[1]) + prefix != feat.shape[1]:
+        raise TypeError(
+            f"{arch}: the token sequence at {where} (shape {tuple(feat.shape)}) does not map to a "
+            f"patch grid (patch_embed.grid_size={grid}, num_prefix_tokens={prefix})"
+        )
+    return dict(layout="NLC", chs=int(feat.shape[-1]), grid_size=tuple(grid), prefix=prefix)
+
+
+def _stage_path(
+    base: nn.Module, arch: str, feature_info: list, attention_stage: Union[int, str]
+) -> str:
+    """Module path of the stage the attention goes in front of (or behind, for ``'output'``)."""
+    if attention_stage == "output":
+        return feature_info[-1]["module"]
+    if isinstance(attention_stage, str):
+        try:
+            base.get_submodule(attention_stage)
+        except AttributeError:
+            raise ValueError(
+                f"attention_stage={attention_stage!r} is not a module of {arch} (give a feature "
+                "stage index, 'output', or a dotted module path)"
+            ) from None
+        return attention_stage
+    if isinstance(attention_stage, bool) or not isinstance(attention_stage, int):
+        raise TypeError(
+            f"attention_stage must be an int, 'output' or a module path, got {attention_stage!r}"
+        )
+    if not -len(feature_info) <= attention_stage < len(feature_info):
+        raise ValueError(
+            f"attention_stage={attention_stage} is out of range for {arch}'s "
+            f"{len(feature_info)} feature stages"
+        )
+    return feature_info[attention_stage]["module"]
+
+
+def _split_mc(mc_samples: Union[int, tuple[int, int]]) -> tuple[int, int]:
+    if isinstance(mc_samples, (tuple, list)) and len(mc_samples) == 2:
+        return int(mc_samples[0]), int(mc_samples[1])
+    if isinstance(mc_samples, int) and not isinstance(mc_samples, bool):
+        return mc_samples, mc_samples
+    raise TypeError(f"mc_samples must be an int or (attention, z) pair, got {mc_samples!r}")
+
+
+class AIBNet(nn.Module):
+    """A timm model with Attentive Information Bottleneck spatial attention.
+
+    Build it with ``timm.create_model('<arch>_aib', ...)`` or :func:`create_aib_model`.
+
+    Args:
+        base_arch: name of the timm model to wrap (e.g. ``'resnet50'``).
+        num_classes: classes of the decoder; 0 makes ``forward`` return z (a feature extractor).
+        in_chans: input channels.
+        global_pool: pooling type passed to the base; ``''`` disables pooling (and the IB head).
+        attention_stage: index into the base's ``feature_info`` of the stage whose input the
+            attention modulates. None (default) means -1, the last stage as in the paper, except
+            for class-token-pooled token models (ViT), where it is -2: their last block reads the
+            patch tokens only through a per-token LayerNorm, which cancels the modulation, so it
+            must act before the last two blocks (-1 is refused there). ``'output'`` to
+            modulate the output of the last stage instead; or the dotted path of any module of
+            the base whose input to modulate (e.g. ``'stages.3.blocks'``: ConvNeXt stages start
+            with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
+        head: ``'light'`` or ``'paper'`` (a stride-1 copy of the stage, Attention Branch style).
+        num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
+        bottleneck_dim: K, the size of z.
+        kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
+        mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
+            4 gives 16 averaged logits); a pair gives (attention, z) counts; 1 is deterministic.
+        beta: weight of the KL term in :meth:`ib_loss`.
+        codebook_weight: weight of the anchors' codebook loss.
+        commitment_weight: weight of the commitment loss.
+        **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
+    """
+
+    __jit_unused_properties__ = ["ib_attention"]
+
+    def __init__(
+        self,
+        base_arch: str,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        global_pool: Optional[str] = None,
+        attention_stage: Optional[Union[int, str]] = None,
+        head: str = "light",
+        num_anchors: Optional[int] = None,
+        bottleneck_dim: int = 256,
+        kl: str = "paper",
+        mc_samples: Union[int, tuple[int, int]] = 1,
+        beta: float = DEFAULT_BETA,
+        codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
+        commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+        **base_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if global_pool == "" and num_classes > 0:
+            raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
+        mc_attention, mc_z = _split_mc(mc_samples)
+        self.objective = IBObjective(beta, codebook_weight, commitment_weight)
+        if global_pool is not None:
+            base_kwargs["global_pool"] = global_pool
+        base = timm.create_model(
+            base_arch, pretrained=False, num_classes=0, in_chans=in_chans, **base_kwargs
+        )
+        feature_info = getattr(base, "feature_info", None)
+        if not feature_info:
+            raise TypeError(f"{base_arch} has no feature_info: cannot find its stages")
+        at_input = attention_stage != "output"
+        token_pooled = getattr(base, "global_pool", None) == "token"
+        if attention_stage is None:
+            attention_stage = -2 if token_pooled and len(feature_info) > 2 else -1
+        path = _stage_path(base, base_arch, feature_info, attention_stage)
+        where = f"the {'input' if at_input else 'output'} of '{path}'"
+        info = _attention_layout(
+            base, _probe_stage(base, path, at_input, in_chans), base_arch, where
+        )
+        last = feature_info[-1]["module"]
+        if info["layout"] == "NLC" and token_pooled and (path == last or not at_input):
+            raise ValueError(
+                f"{base_arch} pools its class token, which reads the patch tokens of the last "
+                f"block only through a per-token LayerNorm: attention at {where} would not "
+                "change the logits. Use attention_stage=-2 (or earlier), or global_pool='avg'"
+            )
+        stage = base.get_submodule(path)
+        if head == "paper":
+            if info["layout"] != "NCHW" or not at_input:
+                raise ValueError(
+                    "head='paper' needs a convolutional (NCHW) stage and attention at its input; "
+                    f"{base_arch} at {where} gives layout {info['layout']}"
+                )
+            stage_out = _probe_stage(base, path, False, in_chans)
+            att_head: Union[str, nn.Module] = PaperAttentionHead(
+                stride_one_copy(stage),
+                int(stage_out.shape[1]),
+                num_classes if num_classes > 0 else bottleneck_dim,
+            )
+        else:
+            att_head = "light"
+        attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention)
+        adapter = IBAttentionAdapter(
+            attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)
+        )
+        set_submodule(base, path, wrap_stage(stage, adapter, at_input))
+
+        self.backbone = base
+        self.base_arch = base_arch
+        self.attention_path = path
+        #: base keys under ``path`` live under ``path + '.stage'`` when the stage is wrapped
+        wrapped = isinstance(base.get_submodule(path), IBSequentialStage)
+        self.stage_key_prefix = "" if wrapped else "stage."
+        self.in_chans = in_chans
+        self.num_classes = num_classes
+        self.global_pool = global_pool if global_pool is not None else "default"
+        self.num_features = base.num_features
+        self.head_hidden_size = bottleneck_dim
+        self.bottleneck_dim = bottleneck_dim
+        self.feature_info = [dict(f, module="backbone." + f["module"]) for f in feature_info]
+        if hasattr(base, "output_fmt"):
+            self.output_fmt = base.output_fmt
+        self.bottleneck = VariationalBottleneck(
+            getattr(base, "head_hidden_size", None) or base.num_features, bottleneck_dim, kl, mc_z
+        )
+        self.decoder = IBDecoder(bottleneck_dim, num_classes)
+        self._mc_samples = (mc_attention, mc_z)
+        self._ib_terms = None  # Optional[IBLossTerms], kept outside TorchScript
+        self._ib_state = "no forward yet"
+
+    # --- the IB parts -------------------------------------------------------------------------
+
+    @property
+    def ib_attention(self) -> IBSpatialAttention:
+        """The :class:`IBSpatialAttention` inside the backbone."""
+        return self._adapter().attn
+
+    @torch.jit.unused
+    def _adapter(self) -> IBAttentionAdapter:
+        stage = self.backbone.get_submodule(self.attention_path)
+        return stage.ib_attention
+
+    @torch.jit.unused
+    def ib_loss(self) -> IBLossTerms:
+        """The weighted IB terms of the last training-mode forward; add ``.total()`` to the loss.
+
+        Raises:
+            RuntimeError: if there was no training-mode forward since the last evaluation forward.
+        """
+        if self._ib_terms is None:
+            raise RuntimeError(
+                "ib_loss(): no IB loss terms to return (reason: "
+                f"{self._ib_state}). They exist only after a forward pass in training mode "
+                "(model.train()); an eval forward clears them."
+            )
+        return self._ib_terms
+
+    @torch.jit.unused
+    def _record(self, z_out: Any, training: bool) -> None:
+        attention = self._adapter().pop_output()
+        if training:
+            self._ib_terms = self.objective(z_out, attention)
+            self._ib_state = "training forward"
+        else:
+            self._ib_terms = None
+            self._ib_state = "the last forward was in eval mode"
+
+    def _num_samples(self) -> tuple[int, int]:
+        if self.training:
+            return 1, 1
+        return self._mc_samples[0], self._mc_samples[1]
+
+    # --- timm model API -----------------------------------------------------------------------
+
+    @torch.jit.ignore
+    def get_classifier(self) -> nn.Module:
+        return self.decoder.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
+        """Replace the decoder by one for ``num_classes`` (0: forward returns z)."""
+        if global_pool is not None:
+            if global_pool == "" and num_classes > 0:
+                raise ValueError("global_pool='' (no pooling) needs num_classes=0")
+            if global_pool != "":
+                self.backbone.reset_classifier(0, global_pool)
+            self.global_pool = global_pool
+        self.num_classes = num_classes
+        self.decoder = IBDecoder(self.bottleneck_dim, num_classes)
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        self.backbone.set_grad_checkpointing(enable)
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set[str]:
+        names = getattr(self.backbone, "no_weight_decay", lambda: set())()
+        return {"backbone." + n for n in names}
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The unpooled feature map of the backbone, with the attention applied inside it."""
+        return self.backbone.forward_features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pool, encode z and decode; ``pre_logits`` returns z (its mean in evaluation)."""
+        if self.global_pool == "":
+            return x
+        attention_samples, z_samples = self._num_samples()
+        pooled = self.backbone.forward_head(x, pre_logits=True)
+        z_out = self.bottleneck(pooled)
+        if not torch.jit.is_scripting():
+            if not is_tracing():
+                self._record(z_out, self.training)
+        if pre_logits or self.num_classes == 0:
+            if self.training:
+                return z_out.z
+            if attention_samples > 1:
+                return _mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
+            return z_out.mu
+        logits = self.decoder(z_out.z)
+        total = attention_samples * z_samples
+        if total > 1:
+            logits = _mc_average(logits, logits.shape[0] // total)
+        return logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    @torch.jit.ignore
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: Optional[Union[int, list[int]]] = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> Union[list[torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]]:
+        """The base's ``forward_intermediates`` (features after each stage, attention included)."""
+        if not hasattr(self.backbone, "forward_intermediates"):
+            raise NotImplementedError(f"{self.base_arch} has no forward_intermediates()")
+        return self.backbone.forward_intermediates(
+            x,
+            indices=indices,
+            norm=norm,
+            stop_early=stop_early,
+            output_fmt=output_fmt,
+            intermediates_only=intermediates_only,
+        )
+
+    @torch.jit.ignore
+    def prune_intermediate_layers(
+        self, indices: Union[int, list[int]] = 1, prune_norm: bool = False, prune_head: bool = True
+    ) -> list[int]:
+        """Prune the base past the last wanted stage (and the IB head if ``prune_head``)."""
+        kept = self.backbone.prune_intermediate_layers(
+            indices, prune_norm=prune_norm, prune_head=prune_head
+        )
+        if prune_head:
+            self.bottleneck = nn.Identity()
+            self.decoder = IBDecoder(self.bottleneck_dim, 0)
+            self.num_classes = 0
+            self.global_pool = ""
+        return kept
