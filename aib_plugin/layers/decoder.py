@@ -51,4 +51,4 @@ def mc_average(values: torch.Tensor, batch_size: int) -> torch.Tensor:
             f"mc_average: leading dim {values.shape[0]} is not a multiple of "
             f"batch_size={batch_size}"
         )
-    return values.reshape(-1, batch_size, *values.shape[1:]).mean(dim=0)
+    return values.reshape([-1, batch_size] + list(values.shape[1:])).mean(dim=0)

@@ -103,3 +103,9 @@ def test_anchor_param_group_gets_paper_ratio():
     assert n_params == len(list(model.parameters()))
     assert len(ib_param_groups(torch.nn.Linear(2, 2), lr=0.1)) == 1
     torch.optim.SGD(groups, lr=0.1)  # accepted by a real optimizer
+
+
+def test_mc_average_scripts():
+    scripted = torch.jit.script(mc_average)
+    values = torch.randn(8, 3, 2)
+    torch.testing.assert_close(scripted(values, 2), mc_average(values, 2))
