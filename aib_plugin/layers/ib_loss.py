@@ -56,10 +56,14 @@ class IBLossTerms:
         named = {"kl": self.kl, "vq": self.codebook, "commit": self.commitment}
         return {prefix + name: value for name, value in named.items() if value is not None}
 
+    def unweighted(self) -> dict[str, torch.Tensor]:
+        """The unweighted terms, detached: ``kl_bits``, ``vq``, ``commit`` (when present)."""
+        named = {"kl_bits": self.kl_bits, "vq": self.codebook_raw, "commit": self.commitment_raw}
+        return {name: value.detach() for name, value in named.items() if value is not None}
+
     def log_values(self) -> dict[str, float]:
         """The unweighted terms as floats (``kl_bits``, ``vq``, ``commit``), for logging."""
-        named = {"kl_bits": self.kl_bits, "vq": self.codebook_raw, "commit": self.commitment_raw}
-        return {name: float(value.detach()) for name, value in named.items() if value is not None}
+        return {name: float(value) for name, value in self.unweighted().items()}
 
 
 class IBObjective:

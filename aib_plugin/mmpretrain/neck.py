@@ -208,13 +208,5 @@ class IBAttention(BaseModule):
         self.last_anchor_indices = (
             None if att.anchor_indices is None else att.anchor_indices.detach()
         )
-        self.last_stats = {
-            name: value.detach()
-            for name, value in (
-                ("kl_bits", terms.kl_bits),
-                ("vq", terms.codebook_raw),
-                ("commit", terms.commitment_raw),
-            )
-            if value is not None
-        }
+        self.last_stats = terms.unweighted()
         return IBNeckOutput(features, terms)

@@ -82,15 +82,7 @@ class IBTimmClassifier(TimmClassifier):
         ``loss_commit``."""
         losses = super().loss(inputs, data_samples, **kwargs)
         terms = self.model.ib_loss()
-        self.last_stats = {
-            name: value.detach()
-            for name, value in (
-                ("kl_bits", terms.kl_bits),
-                ("vq", terms.codebook_raw),
-                ("commit", terms.commitment_raw),
-            )
-            if value is not None
-        }
+        self.last_stats = terms.unweighted()
         return merge_ib_losses(losses, terms, type(self).__name__)
 
     def predict(

@@ -30,12 +30,6 @@ from .stage import IBAttentionAdapter, IBSequentialStage, is_tracing, set_submod
 HEADS = ("light", "paper")
 
 
-@torch.jit.ignore
-def _mc_average(values: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """:func:`mc_average`, kept out of TorchScript (its reshape does not script)."""
-    return mc_average(values, batch_size)
-
-
 class _ProbeDone(Exception):
     pass
 
@@ -348,12 +342,12 @@ class AIBNet(nn.Module):
             if self.training:
                 return z_out.z
             if attention_samples > 1:
-                return _mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
+                return mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
             return z_out.mu
         logits = self.decoder(z_out.z)
         total = attention_samples * z_samples
         if total > 1:
-            logits = _mc_average(logits, logits.shape[0] // total)
+            logits = mc_average(logits, logits.shape[0] // total)
         return logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

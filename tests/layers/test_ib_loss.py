@@ -109,3 +109,11 @@ def test_mc_average_scripts():
     scripted = torch.jit.script(mc_average)
     values = torch.randn(8, 3, 2)
     torch.testing.assert_close(scripted(values, 2), mc_average(values, 2))
+
+
+def test_unweighted_terms_are_detached():
+    att, bot = _forward(num_anchors=20)
+    raw = IBObjective(beta=3.0)(bot, att).unweighted()
+    assert set(raw) == {"kl_bits", "vq", "commit"}
+    assert not any(v.requires_grad for v in raw.values())
+    torch.testing.assert_close(raw["kl_bits"], bot.kl_bits.detach())

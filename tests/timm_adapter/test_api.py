@@ -153,6 +153,9 @@ def test_mc_samples_average_to_batch() -> None:
         torch.manual_seed(1)
         b = model(x)
     assert a.shape == (2, 3) and not torch.equal(a, b)  # 16 sampled logits averaged per image
+    scripted = torch.jit.script(model)
+    with torch.no_grad():
+        assert scripted(x).shape == (2, 3)  # the Monte-Carlo average also runs in TorchScript
 
 
 @pytest.mark.parametrize("stage", [-2, "output"])
