@@ -9,6 +9,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     LocalizationMetric      metric (METRICS)  pointing game, energy in box, box accuracy
     AttentionVisualizationHook  hook (HOOKS)
     ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
+    CUBWithBoxes            dataset (DATASETS)  CUB-200-2011 with bounding_boxes.txt in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
     WideResNet_CIFAR        backbone (MODELS)  WRN-28-10 for 32x32 images (the paper's CIFAR net)
 
@@ -20,6 +21,7 @@ Importing it also allows the (non-tensor) types that MMEngine checkpoints hold i
 from .checkpoint import allow_mmengine_checkpoints, mmengine_safe_globals
 from .classifier import IBImageClassifier, merge_ib_losses
 from .cluttered_digits import ClutteredDigits
+from .cub_boxes import CUBWithBoxes
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
 from .hooks import AttentionVisualizationHook, IBStatsHook, attention_panel, ib_statistics
 from .localization_metric import LocalizationMetric
@@ -32,6 +34,7 @@ allow_mmengine_checkpoints()
 __all__ = [
     "AttentionVisualizationHook",
     "ClutteredDigits",
+    "CUBWithBoxes",
     "IBAttention",
     "IBImageClassifier",
     "IBNeckOutput",
