@@ -31,16 +31,32 @@ CONFIGS = {
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", default="outputs/demo", help="where everything is written")
     parser.add_argument("--models", nargs="+", default=["plain", "aib"], choices=sorted(CONFIGS))
-    parser.add_argument("--epochs", type=int, default=None, help="default: the configs' (8)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the configs' (10)")
     parser.add_argument("--train-samples", type=int, default=None, help="default: 3000")
     parser.add_argument("--test-samples", type=int, default=None, help="default: 500")
     parser.add_argument("--num-images", type=int, default=8, help="images in the PNG grid")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes (1 epoch, 96 + 48 images) for CI"
+    )
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        help="config overrides for every model, e.g. optim_wrapper.optimizer.lr=0.1",
+    )
+    parser.add_argument(
+        "--aib-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        help="overrides for the AIB models only, e.g. model.neck.kl=vib model.neck.beta=0.001",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -59,6 +75,9 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path):
     from mmengine.config import Config
 
     cfg = Config.fromfile(str(CONFIG_DIR / CONFIGS[kind]))
+    cfg.merge_from_dict(args.cfg_options)
+    if kind != "plain":
+        cfg.merge_from_dict(args.aib_options)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     if args.epochs is not None:

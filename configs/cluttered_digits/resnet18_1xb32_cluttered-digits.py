@@ -50,12 +50,12 @@ val_evaluator = [dict(type="Accuracy", topk=(1,))]
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9, weight_decay=5e-4))
+optim_wrapper = dict(optimizer=dict(type="AdamW", lr=2e-3, weight_decay=0.01))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=50),  # warm-up iters
     dict(type="CosineAnnealingLR", by_epoch=True, begin=0, eta_min=1e-4),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=8, val_interval=8)
+train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 
