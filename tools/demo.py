@@ -27,6 +27,9 @@ CONFIGS = {
     "plain": "resnet18_1xb32_cluttered-digits.py",
     "aib": "resnet18_aib_1xb32_cluttered-digits.py",
     "aib_qt": "resnet18_aib_qt_1xb32_cluttered-digits.py",
+    # timm ResNet-18 with the paper's placement (attention at the input of the last stage)
+    "timm_plain": "timm-resnet18_1xb32_cluttered-digits.py",
+    "timm_aib": "timm-resnet18_aib_1xb32_cluttered-digits.py",
 }
 
 
@@ -76,7 +79,7 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path):
 
     cfg = Config.fromfile(str(CONFIG_DIR / CONFIGS[kind]))
     cfg.merge_from_dict(args.cfg_options)
-    if kind != "plain":
+    if "aib" in kind:
         cfg.merge_from_dict(args.aib_options)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=args.seed, deterministic=False)
@@ -94,21 +97,28 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path):
     return cfg
 
 
+def last_stage(model: torch.nn.Module) -> torch.nn.Module:
+    """The backbone's last stage (the Grad-CAM layer) of an MMPretrain or timm classifier."""
+    if hasattr(model, "backbone"):  # ImageClassifier, IBImageClassifier
+        return model.backbone.layer4
+    timm_model = model.model  # TimmClassifier, IBTimmClassifier
+    return getattr(timm_model, "backbone", timm_model).layer4
+
+
 def collect_maps(runner, kind: str) -> dict:
     """Predictions, attention maps (AIB) and Grad-CAM maps of the test split."""
     from aib_plugin.evaluation import grad_cam_maps
 
     model = runner.model
     model.eval()
+    cam_layer = last_stage(model)
     out = {k: [] for k in ("images", "boxes", "labels", "preds", "attention", "cam")}
     for batch in runner.build_dataloader(runner.cfg.test_dataloader):
         data = model.data_preprocessor(batch, False)
         with torch.no_grad():
             predictions = model(**data, mode="predict")
         out["cam"].extend(
-            grad_cam_maps(
-                model, model.backbone.layer4, data["inputs"], forward=lambda x: model(x, "tensor")
-            )
+            grad_cam_maps(model, cam_layer, data["inputs"], forward=lambda x: model(x, "tensor"))
         )
         for image, prediction in zip(batch["inputs"], predictions, strict=True):
             out["images"].append(image[0].numpy())

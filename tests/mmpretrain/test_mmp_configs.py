@@ -12,7 +12,7 @@ from mmpretrain.structures import DataSample
 
 CONFIG_FILES = sorted(CONFIGS.rglob("*.py"))
 # the demo's plain baseline is the one config without AIB
-PLAIN_CONFIGS = {"resnet18_1xb32_cluttered-digits.py"}
+PLAIN_CONFIGS = {"resnet18_1xb32_cluttered-digits.py", "timm-resnet18_1xb32_cluttered-digits.py"}
 
 
 def test_the_configs_cover_the_paper_settings() -> None:
