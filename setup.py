@@ -17,7 +17,14 @@ MMPRETRAIN = [
     "setuptools<81",
 ]
 TOOLS = ["scikit-learn>=1.3", "grad-cam>=1.5", "matplotlib>=3.7", "tqdm>=4.60"]
-DEV = ["pytest>=8", "ruff>=0.6", "hypothesis>=6.100"]
+DEV = [
+    "pytest>=8",
+    "ruff>=0.6",
+    "hypothesis>=6.100",
+    "onnx>=1.16",
+    "onnxruntime>=1.18",
+    "onnxscript>=0.1",
+]
 
 setup(
     name="aib_plugin",
