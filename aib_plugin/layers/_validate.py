@@ -1,5 +1,7 @@
 """Argument checks shared by the IB layers: clear errors that name the bad value."""
 
+import math
+
 import torch
 
 
@@ -15,13 +17,13 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
 
 
 def check_non_negative(name: str, value: object) -> float:
-    """Return ``value`` as float if it is a real number >= 0, else raise naming ``name``."""
+    """Return ``value`` as float if it is a finite real number >= 0, else raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
             f"{name} must be a non-negative number, got {value!r} ({type(value).__name__})"
         )
-    if not value >= 0:  # also catches NaN
-        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    if not (value >= 0 and math.isfinite(value)):  # also catches NaN and inf
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
     return float(value)
 
 
@@ -47,3 +49,11 @@ def check_feature_map(x: torch.Tensor, channels: int, who: str) -> None:
             f"{who} was built for in_chs={channels} channels, got a feature map with "
             f"{x.shape[1]} channels (shape {tuple(x.shape)})"
         )
+
+
+@torch.jit.ignore
+def check_floating(x: torch.Tensor, who: str) -> None:
+    """Check that ``x`` is a floating-point tensor."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"{who} expects a floating-point tensor x, got {got}")

@@ -15,6 +15,9 @@ from .ib_attention import STD_OFFSET
 #: KL(N(mu, exp(sigma)) || N(0, I)), in effect an L2 penalty on mu (DESIGN.md section 1).
 KL_MODES = ("paper", "vib")
 
+#: Above this log-scale the 'paper' KL's variance exp(2 sigma) is extended linearly (finite).
+PAPER_KL_MAX_LOG_SCALE = 20.0
+
 
 class BottleneckOutput(NamedTuple):
     """What :class:`VariationalBottleneck` returns.
@@ -53,7 +56,11 @@ def _kl_bits(mu: torch.Tensor, sigma: torch.Tensor, paper: bool) -> torch.Tensor
     sigma = sigma.float()
     if paper:
         log_scale = sigma
-        variance = torch.exp(2.0 * sigma)
+        # exp(2 sigma) overflows float32 for sigma > 44 (large features): above the cap the
+        # variance grows linearly (value and slope continuous), so the KL stays finite and its
+        # gradient keeps pushing sigma down; exact for sigma <= the cap (KL >= 1e17 bits there)
+        capped = sigma.clamp(max=20.0)  # PAPER_KL_MAX_LOG_SCALE (a literal for TorchScript)
+        variance = torch.exp(2.0 * capped) * (1.0 + 2.0 * (sigma - capped))
     else:
         # clamp keeps log finite when softplus underflows to 0 (features very negative)
         safe_sigma = sigma.clamp_min(1e-30)
@@ -119,6 +126,8 @@ class VariationalBottleneck(nn.Module):
 
 @torch.jit.ignore
 def _check_pooled(x: torch.Tensor, in_features: int) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"VariationalBottleneck expects a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 2 or x.shape[1] != in_features:
         raise ValueError(
             f"VariationalBottleneck expects pooled features of shape (B, {in_features}), "

@@ -89,6 +89,16 @@ class IBObjective:
         self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
     ) -> IBLossTerms:
         """Weight the KL of ``bottleneck`` and the anchor losses of ``attention`` (if any)."""
+        if not isinstance(bottleneck, BottleneckOutput):
+            raise TypeError(
+                "IBObjective: bottleneck must be the BottleneckOutput of a VariationalBottleneck, "
+                f"got {type(bottleneck).__name__}"
+            )
+        if attention is not None and not isinstance(attention, AttentionOutput):
+            raise TypeError(
+                "IBObjective: attention must be the AttentionOutput of an IBSpatialAttention or "
+                f"None, got {type(attention).__name__}"
+            )
         codebook_raw = None if attention is None else attention.codebook_loss
         commitment_raw = None if attention is None else attention.commitment_loss
         return IBLossTerms(

@@ -8,10 +8,13 @@ codebook loss while the attention is pulled towards them by a commitment loss (V
 from typing import NamedTuple, Optional
 
 import torch
+import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import check_non_negative, check_positive_int
+from ._validate import check_floating, check_non_negative, check_positive_int
+
+torch.fx.wrap("check_floating")
 
 #: The paper trains anchors with this fraction of the base learning rate.
 ANCHOR_LR_RATIO = 1e-4
@@ -72,6 +75,12 @@ class AnchorQuantizer(nn.Module):
         check_positive_int("num_anchors", num_anchors, minimum=2)
         self.num_anchors = num_anchors
         self.anchor_lr_ratio = check_non_negative("anchor_lr_ratio", anchor_lr_ratio)
+        if (
+            not isinstance(init_range, (tuple, list))
+            or len(init_range) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in init_range)
+        ):
+            raise TypeError(f"init_range must be a pair of numbers (low, high), got {init_range!r}")
         low, high = float(init_range[0]), float(init_range[1])
         if not high > low:
             raise ValueError(f"init_range must be (low, high) with high > low, got {init_range!r}")
@@ -92,7 +101,8 @@ class AnchorQuantizer(nn.Module):
         return distance.argmin(dim=-1)
 
     def forward(self, x: torch.Tensor) -> QuantizerOutput:
-        """Quantize ``x`` (any shape) to its nearest anchors."""
+        """Quantize ``x`` (any shape, floating point) to its nearest anchors."""
+        check_floating(x, "AnchorQuantizer")
         indices = self.assign(x)
         anchor_values = self.anchors.to(x.dtype)[indices]
         codebook_loss = F.mse_loss(anchor_values.float(), x.detach().float())

@@ -8,6 +8,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     IBStatsHook             hook   (HOOKS)
     LocalizationMetric      metric (METRICS)  pointing game, energy in box, box accuracy
     AttentionVisualizationHook  hook (HOOKS)
+    EpochSeedHook           hook   (HOOKS)  reseeds every epoch: --resume replays exactly
     ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
     CUBWithBoxes            dataset (DATASETS)  CUB-200-2011 with bounding_boxes.txt in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
@@ -23,7 +24,13 @@ from .classifier import IBImageClassifier, merge_ib_losses
 from .cluttered_digits import ClutteredDigits
 from .cub_boxes import CUBWithBoxes
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
-from .hooks import AttentionVisualizationHook, IBStatsHook, attention_panel, ib_statistics
+from .hooks import (
+    AttentionVisualizationHook,
+    EpochSeedHook,
+    IBStatsHook,
+    attention_panel,
+    ib_statistics,
+)
 from .localization_metric import LocalizationMetric
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
 from .timm_classifier import IBTimmClassifier
@@ -35,6 +42,7 @@ __all__ = [
     "AttentionVisualizationHook",
     "ClutteredDigits",
     "CUBWithBoxes",
+    "EpochSeedHook",
     "IBAttention",
     "IBImageClassifier",
     "IBNeckOutput",

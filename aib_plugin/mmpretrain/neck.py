@@ -24,6 +24,7 @@ from aib_plugin.layers import (
     VariationalBottleneck,
     mc_average,
 )
+from aib_plugin.layers._validate import check_positive_int
 
 from .layout import DATA_FORMATS, to_nchw
 
@@ -132,6 +133,7 @@ class IBAttention(BaseModule):
                 "Use model=dict(type='IBImageClassifier', ...) instead of 'ImageClassifier', or "
                 "pass standalone=True to use the neck on its own."
             )
+        check_positive_int("in_channels", in_channels)
         if isinstance(stage_index, bool) or not isinstance(stage_index, int):
             raise TypeError(f"stage_index must be an int, got {stage_index!r}")
         if num_anchors is not None and (

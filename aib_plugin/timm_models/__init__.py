@@ -7,6 +7,7 @@ forward, ``model.ib_loss().total()`` is the IB part of the loss.
 from timm.layers import register_notrace_module
 
 from ..layers import PaperAttentionHead
+from .export import AttentionOutputWrapper, export_onnx
 from .model import AIBNet
 from .pretrained import aib_pretrained_cfg, base_to_aib_state_dict
 from .registry import (
@@ -26,6 +27,7 @@ __all__ = [
     "BUILTIN_ARCHS",
     "DEFAULT_NUM_ANCHORS",
     "AIBNet",
+    "AttentionOutputWrapper",
     "IBAttentionAdapter",
     "IBSequentialStage",
     "IBWrappedStage",
@@ -33,6 +35,7 @@ __all__ = [
     "aib_pretrained_cfg",
     "base_to_aib_state_dict",
     "create_aib_model",
+    "export_onnx",
     "register_aib_model",
     "registered_aib_models",
 ]

@@ -25,6 +25,7 @@ from ..layers import (
     mc_average,
     stride_one_copy,
 )
+from ..layers._validate import check_positive_int
 from .stage import IBAttentionAdapter, IBSequentialStage, is_tracing, set_submodule, wrap_stage
 
 HEADS = ("light", "paper")
@@ -186,6 +187,7 @@ class AIBNet(nn.Module):
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if global_pool == "" and num_classes > 0:
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
+        check_positive_int("in_chans", in_chans)
         mc_attention, mc_z = _split_mc(mc_samples)
         self.objective = IBObjective(beta, codebook_weight, commitment_weight)
         if global_pool is not None:
