@@ -1,14 +1,13 @@
 # AIB ResNet-18 from timm ('resnet18_aib') on ImageNet-1k through MMPretrain's TimmClassifier
-# (IBTimmClassifier), with MMPretrain's ResNet schedule (SGD 0.1, 100 epochs, batch 256)
-# Self-contained MMPretrain config: no base configs to inherit.
+# (IBTimmClassifier), with MMPretrain's ResNet schedule (SGD 0.1, 100 epochs, batch 256): the
+# ResNet-50 ImageNet config beside it with the model swapped for the timm one.
+# Self-contained MMPretrain config (a local base file, no base config from the mmpretrain package).
 # Train:  python tools/train.py configs/timm-resnet18-aib_8xb32_in1k.py
-# The AIB parts are marked "AIB"; everything else is a stock MMPretrain config.
 
-# AIB: registers IBAttention, IBImageClassifier, IBTimmClassifier, the IB hooks, WideResNet_CIFAR
-custom_imports = dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
+_base_ = ["./resnet50_aib_8xb32_in1k.py"]
 
-# model settings
 model = dict(
+    _delete_=True,
     # AIB: MMPretrain's TimmClassifier for timm '*_aib' models; adds loss_kl/loss_vq/loss_commit
     type="IBTimmClassifier",
     model_name="resnet18_aib",  # any timm.list_models('*_aib') (registered by aib_plugin)
@@ -21,104 +20,5 @@ model = dict(
     # AIB: cross-entropy in bits (1 / ln 2), as the paper's objective
     loss=dict(type="CrossEntropyLoss", loss_weight=1.4426950408889634),
 )
-
-# dataset settings
-dataset_type = "ImageNet"
-data_preprocessor = dict(
-    num_classes=1000,
-    # RGB format normalization parameters
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    # convert image from BGR to RGB
-    to_rgb=True,
-)
-
-train_pipeline = [
-    dict(type="LoadImageFromFile"),
-    dict(type="RandomResizedCrop", scale=224),
-    dict(type="RandomFlip", prob=0.5, direction="horizontal"),
-    dict(type="PackInputs"),
-]
-
-test_pipeline = [
-    dict(type="LoadImageFromFile"),
-    dict(type="ResizeEdge", scale=256, edge="short"),
-    dict(type="CenterCrop", crop_size=224),
-    dict(type="PackInputs"),
-]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=5,
-    dataset=dict(
-        type=dataset_type, data_root="data/imagenet", split="train", pipeline=train_pipeline
-    ),
-    sampler=dict(type="DefaultSampler", shuffle=True),
-)
-
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=5,
-    dataset=dict(type=dataset_type, data_root="data/imagenet", split="val", pipeline=test_pipeline),
-    sampler=dict(type="DefaultSampler", shuffle=False),
-)
-val_evaluator = dict(type="Accuracy", topk=(1, 5))
-
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-
-# optimizer
-optim_wrapper = dict(
-    optimizer=dict(type="SGD", lr=0.1, momentum=0.9, weight_decay=1e-4),
-)
-
-# learning policy
-param_scheduler = dict(type="MultiStepLR", by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
-
-# train, val, test setting
-train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-
-# NOTE: `auto_scale_lr` is for automatically scaling LR
-# based on the actual training batch size.
-auto_scale_lr = dict(base_batch_size=256)
-
-# defaults to use registries in mmpretrain
-default_scope = "mmpretrain"
-
-# configure default hooks
-default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=100),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=3),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    visualization=dict(type="VisualizationHook", enable=False),
-)
-
-# AIB: IB statistics in the log and attention overlays of 8 fixed validation images
-custom_hooks = [
-    dict(type="IBStatsHook", interval=100),
-    dict(type="AttentionVisualizationHook", interval=5, num_images=8),
-    # optional beta warm-up with mmpretrain's own hook (not in the paper):
-    # dict(type='WarmupParamHook', module_name='model.objective', param_name='beta',
-    #      warmup_epochs=5),
-]
-
-# configure environment
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-    # tools/train.py switches to gloo when no GPU is present
-    dist_cfg=dict(backend="nccl"),
-)
-
-# set visualizer (add dict(type='TensorboardVisBackend') to get the overlays in TensorBoard)
-vis_backends = [dict(type="LocalVisBackend")]
-visualizer = dict(type="UniversalVisualizer", vis_backends=vis_backends)
-
-log_level = "INFO"
-load_from = None
-resume = False
-randomness = dict(seed=None, deterministic=False)
+# optional beta warm-up (not in the paper): here the IB objective sits on the timm model, so
+# dict(type='WarmupParamHook', module_name='model.objective', param_name='beta', warmup_epochs=5)
