@@ -5,6 +5,7 @@ from .bottleneck import KL_MODES, BottleneckOutput, VariationalBottleneck, gauss
 from .decoder import IBDecoder, mc_average
 from .ib_attention import AttentionOutput, IBSpatialAttention
 from .ib_loss import (
+    DEFAULT_AREA_WEIGHT,
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
     DEFAULT_COMMITMENT_WEIGHT,
@@ -17,6 +18,7 @@ from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerO
 
 __all__ = [
     "ANCHOR_LR_RATIO",
+    "DEFAULT_AREA_WEIGHT",
     "DEFAULT_BETA",
     "DEFAULT_CODEBOOK_WEIGHT",
     "DEFAULT_COMMITMENT_WEIGHT",

@@ -8,7 +8,8 @@ Data path (DESIGN.md section 1, steps 1 to 5)::
             = mu_a                                evaluation, mc_samples == 1 (deterministic)
             = mu_a + eps * sigma_a, S times       evaluation, mc_samples == S > 1
     a_q     = nearest anchor of a                 only with num_anchors (straight-through)
-    R       = X * (1 + a_q)                       residual modulation, never clipped
+    R       = X * (1 + a_q)                       residual modulation (default), never clipped
+            = X * a_q                             modulation='gate' (an option, not the paper's)
 
 Samples are stacked sample-major along the batch: output row ``s * B + b`` is sample ``s`` of
 input ``b`` (see :func:`aib_plugin.layers.mc_average`).
@@ -29,6 +30,9 @@ torch.fx.wrap("check_feature_map")
 
 #: Offset inside the softplus of every std of the method (``softplus(s - 5)``).
 STD_OFFSET = 5.0
+
+#: How the attention modulates X: the paper's residual ``X * (1 + a)`` or a gate ``X * a``.
+MODULATIONS = ("residual", "gate")
 
 
 class AttentionOutput(NamedTuple):
@@ -61,6 +65,8 @@ class IBSpatialAttention(nn.Module):
         num_anchors: Q learnable anchors to quantize the attention to (the paper's "_qt" models
             use 20 to 50), or None for no quantization.
         mc_samples: attention samples drawn in evaluation; 1 means the deterministic mean.
+        modulation: ``'residual'`` (the paper: ``X * (1 + a)``) or ``'gate'`` (``X * a``: what the
+            map does not select is removed, so the map must find the object; see README).
         device: device of the parameters.
         dtype: dtype of the parameters.
     """
@@ -71,6 +77,7 @@ class IBSpatialAttention(nn.Module):
         head: Union[str, nn.Module] = "light",
         num_anchors: Optional[int] = None,
         mc_samples: int = 1,
+        modulation: str = "residual",
         *,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
@@ -78,6 +85,9 @@ class IBSpatialAttention(nn.Module):
         super().__init__()
         check_positive_int("in_chs", in_chs)
         check_positive_int("mc_samples", mc_samples)
+        if modulation not in MODULATIONS:
+            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
+        self.modulation = modulation
         dd = {"device": device, "dtype": dtype}
         self.in_chs = in_chs
         self.mc_samples = mc_samples
@@ -123,10 +133,11 @@ class IBSpatialAttention(nn.Module):
             commitment_loss = quantized.commitment_loss
             anchor_indices = quantized.indices
         x_rep = x.repeat(num_samples, 1, 1, 1) if num_samples > 1 else x
-        modulated = x_rep * (1.0 + attention.to(x_rep.dtype))
+        gain = attention.to(x_rep.dtype)
+        modulated = x_rep * (gain if self.modulation == "gate" else 1.0 + gain)
         return AttentionOutput(
             modulated, mu, attention, codebook_loss, commitment_loss, anchor_indices
         )
 
     def extra_repr(self) -> str:
-        return f"in_chs={self.in_chs}, mc_samples={self.mc_samples}"
+        return f"in_chs={self.in_chs}, mc_samples={self.mc_samples}, modulation={self.modulation}"

@@ -3,6 +3,12 @@
 Full objective in bits (DESIGN.md section 1, step 8)::
 
     CE / ln 2  +  beta * KL(q(z|x) || N(0, I)) / ln 2  +  lambda_g * L_vq  +  lambda_c * L_commit
+               [ +  lambda_a * mean(mu_a) ]
+
+The last term is an option of this package, not of the paper (``area_weight``, default 0): the
+attended area, a price on attending. Under the residual modulation ``X * (1 + a)`` nothing else
+sets the attention where the features are empty (background), so without it the map keeps an
+arbitrary level there; with it the map falls to zero wherever classification does not need it.
 """
 
 import math
@@ -20,6 +26,8 @@ from .ib_attention import AttentionOutput
 DEFAULT_BETA = 0.01
 DEFAULT_CODEBOOK_WEIGHT = 0.4
 DEFAULT_COMMITMENT_WEIGHT = 0.1
+#: No area term by default: the paper has none.
+DEFAULT_AREA_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class IBLossTerms:
         kl_bits: the unweighted KL in bits, for logging.
         codebook_raw: the unweighted codebook loss, or None.
         commitment_raw: the unweighted commitment loss, or None.
+        area: ``lambda_a * mean(mu_a)`` (weighted), or None when ``area_weight`` is 0.
+        area_raw: the attended area ``mean(mu_a)``, or None.
     """
 
     kl: torch.Tensor
@@ -41,6 +51,8 @@ class IBLossTerms:
     kl_bits: torch.Tensor
     codebook_raw: Optional[torch.Tensor] = None
     commitment_raw: Optional[torch.Tensor] = None
+    area: Optional[torch.Tensor] = None
+    area_raw: Optional[torch.Tensor] = None
 
     def total(self) -> torch.Tensor:
         """Sum of the weighted terms: add this to the classification loss."""
@@ -49,20 +61,34 @@ class IBLossTerms:
             total = total + self.codebook
         if self.commitment is not None:
             total = total + self.commitment
+        if self.area is not None:
+            total = total + self.area
         return total
 
     def losses(self, prefix: str = "loss_") -> dict[str, torch.Tensor]:
-        """The weighted terms as ``loss_kl``, ``loss_vq``, ``loss_commit``, for a loss dict."""
-        named = {"kl": self.kl, "vq": self.codebook, "commit": self.commitment}
+        """The weighted terms as ``loss_kl`` (and ``loss_vq``, ``loss_commit``, ``loss_area`` when
+        present), for a loss dict."""
+        named = {
+            "kl": self.kl,
+            "vq": self.codebook,
+            "commit": self.commitment,
+            "area": self.area,
+        }
         return {prefix + name: value for name, value in named.items() if value is not None}
 
     def unweighted(self) -> dict[str, torch.Tensor]:
-        """The unweighted terms, detached: ``kl_bits``, ``vq``, ``commit`` (when present)."""
-        named = {"kl_bits": self.kl_bits, "vq": self.codebook_raw, "commit": self.commitment_raw}
+        """The unweighted terms, detached: ``kl_bits``, ``vq``, ``commit``, ``area`` (when
+        present)."""
+        named = {
+            "kl_bits": self.kl_bits,
+            "vq": self.codebook_raw,
+            "commit": self.commitment_raw,
+            "area": self.area_raw,
+        }
         return {name: value.detach() for name, value in named.items() if value is not None}
 
     def log_values(self) -> dict[str, float]:
-        """The unweighted terms as floats (``kl_bits``, ``vq``, ``commit``), for logging."""
+        """The unweighted terms as floats (see :meth:`unweighted`), for logging."""
         return {name: float(value) for name, value in self.unweighted().items()}
 
 
@@ -73,6 +99,8 @@ class IBObjective:
         beta: weight of the KL term (paper: 0.01).
         codebook_weight: lambda_g, weight of the codebook loss (paper: 0.4).
         commitment_weight: lambda_c, weight of the commitment loss (paper: 0.1).
+        area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (not in the paper;
+            0 leaves the term out).
     """
 
     def __init__(
@@ -80,15 +108,18 @@ class IBObjective:
         beta: float = DEFAULT_BETA,
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+        area_weight: float = DEFAULT_AREA_WEIGHT,
     ) -> None:
         self.beta = check_non_negative("beta", beta)
         self.codebook_weight = check_non_negative("codebook_weight", codebook_weight)
         self.commitment_weight = check_non_negative("commitment_weight", commitment_weight)
+        self.area_weight = check_non_negative("area_weight", area_weight)
 
     def __call__(
         self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
     ) -> IBLossTerms:
-        """Weight the KL of ``bottleneck`` and the anchor losses of ``attention`` (if any)."""
+        """Weight the KL of ``bottleneck`` and the anchor and area terms of ``attention`` (if
+        any)."""
         if not isinstance(bottleneck, BottleneckOutput):
             raise TypeError(
                 "IBObjective: bottleneck must be the BottleneckOutput of a VariationalBottleneck, "
@@ -101,6 +132,9 @@ class IBObjective:
             )
         codebook_raw = None if attention is None else attention.codebook_loss
         commitment_raw = None if attention is None else attention.commitment_loss
+        area_raw = None
+        if attention is not None and self.area_weight > 0:
+            area_raw = attention.attention_mean.float().mean()
         return IBLossTerms(
             kl=self.beta * bottleneck.kl_bits,
             codebook=None if codebook_raw is None else self.codebook_weight * codebook_raw,
@@ -108,12 +142,14 @@ class IBObjective:
             kl_bits=bottleneck.kl_bits,
             codebook_raw=codebook_raw,
             commitment_raw=commitment_raw,
+            area=None if area_raw is None else self.area_weight * area_raw,
+            area_raw=area_raw,
         )
 
     def __repr__(self) -> str:
         return (
             f"IBObjective(beta={self.beta}, codebook_weight={self.codebook_weight}, "
-            f"commitment_weight={self.commitment_weight})"
+            f"commitment_weight={self.commitment_weight}, area_weight={self.area_weight})"
         )
 
 

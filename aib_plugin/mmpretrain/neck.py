@@ -13,6 +13,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from aib_plugin.layers import (
+    DEFAULT_AREA_WEIGHT,
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
     DEFAULT_COMMITMENT_WEIGHT,
@@ -93,11 +94,14 @@ class IBAttention(BaseModule):
         stage_index: which element of the backbone's output tuple to use (default: last).
         num_anchors: Q anchors for the quantized (``_qt``) variant, at least 2; None disables.
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
+        modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see ``aib_plugin.layers``.
         beta: weight of the KL term in bits (paper: 0.01). Warm it up with ``WarmupParamHook``
             (``module_name='neck.objective'``, ``param_name='beta'``).
         codebook_weight: lambda_g (paper: 0.4).
         commitment_weight: lambda_c (paper: 0.1).
+        area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (``loss_area``); not
+            in the paper, 0 (default) leaves it out. See README, "cluttered digits".
         mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
             deterministic mean; the paper tests with 4 (16 samples).
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
@@ -114,10 +118,12 @@ class IBAttention(BaseModule):
         stage_index: int = -1,
         num_anchors: Optional[int] = None,
         hidden_channels: Optional[int] = None,
+        modulation: str = "residual",
         kl: str = "paper",
         beta: float = DEFAULT_BETA,
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+        area_weight: float = DEFAULT_AREA_WEIGHT,
         mc_samples: Union[int, Sequence[int]] = 1,
         data_format: str = "auto",
         num_prefix_tokens: Optional[int] = None,
@@ -156,12 +162,13 @@ class IBAttention(BaseModule):
             head=LightAttentionHead(in_channels, hidden_channels),
             num_anchors=num_anchors,
             mc_samples=attention_samples,
+            modulation=modulation,
         )
         self.bottleneck = VariationalBottleneck(
             in_channels, bottleneck_dim, kl=kl, mc_samples=code_samples
         )
         self.decoder_act = IBDecoder(bottleneck_dim, num_classes=0)  # the decoder's ReLU
-        self.objective = IBObjective(beta, codebook_weight, commitment_weight)
+        self.objective = IBObjective(beta, codebook_weight, commitment_weight, area_weight)
         self.last_attention: Optional[torch.Tensor] = None
         self.last_anchor_indices: Optional[torch.Tensor] = None
         self.last_stats: dict[str, torch.Tensor] = {}

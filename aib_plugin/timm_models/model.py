@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from ..layers import (
+    DEFAULT_AREA_WEIGHT,
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
     DEFAULT_COMMITMENT_WEIGHT,
@@ -153,6 +154,7 @@ class AIBNet(nn.Module):
             with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
         head: ``'light'`` or ``'paper'`` (a stride-1 copy of the stage, Attention Branch style).
         num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
+        modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
         bottleneck_dim: K, the size of z.
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
         mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
@@ -160,6 +162,8 @@ class AIBNet(nn.Module):
         beta: weight of the KL term in :meth:`ib_loss`.
         codebook_weight: weight of the anchors' codebook loss.
         commitment_weight: weight of the commitment loss.
+        area_weight: weight of the attended area ``mean(mu_a)`` in :meth:`ib_loss` (not in the
+            paper; 0, the default, leaves it out).
         **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 
@@ -174,12 +178,14 @@ class AIBNet(nn.Module):
         attention_stage: Optional[Union[int, str]] = None,
         head: str = "light",
         num_anchors: Optional[int] = None,
+        modulation: str = "residual",
         bottleneck_dim: int = 256,
         kl: str = "paper",
         mc_samples: Union[int, tuple[int, int]] = 1,
         beta: float = DEFAULT_BETA,
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
+        area_weight: float = DEFAULT_AREA_WEIGHT,
         **base_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -189,7 +195,7 @@ class AIBNet(nn.Module):
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
         check_positive_int("in_chans", in_chans)
         mc_attention, mc_z = _split_mc(mc_samples)
-        self.objective = IBObjective(beta, codebook_weight, commitment_weight)
+        self.objective = IBObjective(beta, codebook_weight, commitment_weight, area_weight)
         if global_pool is not None:
             base_kwargs["global_pool"] = global_pool
         base = timm.create_model(
@@ -229,7 +235,7 @@ class AIBNet(nn.Module):
             )
         else:
             att_head = "light"
-        attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention)
+        attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention, modulation)
         adapter = IBAttentionAdapter(
             attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)
         )

@@ -41,6 +41,20 @@ def test_modulation_is_residual_and_unclipped():
     assert sampled.min() < 0 and sampled.max() > 1
 
 
+@pytest.mark.parametrize("num_anchors", [None, 20])
+def test_gate_modulation_multiplies_by_the_map(num_anchors):
+    torch.manual_seed(0)
+    gate = IBSpatialAttention(4, num_anchors=num_anchors, modulation="gate").eval()
+    x = torch.randn(2, 4, 5, 5)
+    out = gate(x)
+    torch.testing.assert_close(out.modulated, x * out.attention)
+    residual = IBSpatialAttention(4, num_anchors=num_anchors).eval()
+    residual.load_state_dict(gate.state_dict())  # same parameters, only the modulation differs
+    torch.testing.assert_close(residual(x).modulated, x * (1 + out.attention))
+    scripted = torch.jit.script(gate)
+    torch.testing.assert_close(scripted(x)[0], out.modulated)
+
+
 def test_eval_deterministic_training_stochastic():
     layer = IBSpatialAttention(8, num_anchors=30)
     x = torch.randn(2, 8, 6, 6)
@@ -153,6 +167,8 @@ def test_bad_arguments_and_inputs():
         IBSpatialAttention(8, num_anchors=1)
     with pytest.raises(ValueError, match="mc_samples"):
         IBSpatialAttention(8, mc_samples=0)
+    with pytest.raises(ValueError, match=r"modulation .* 'multiply'"):
+        IBSpatialAttention(8, modulation="multiply")
     with pytest.raises(TypeError, match="stage"):
         PaperAttentionHead("layer4", 8, 10)
     layer = IBSpatialAttention(8)

@@ -51,9 +51,41 @@ def test_paper_defaults():
         0.4,
         0.1,
     )
+    assert objective.area_weight == 0.0  # the area term is this package's option, off by default
 
 
-@pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight"])
+def test_area_term_prices_the_attended_area():
+    att, bot = _forward(num_anchors=20)
+    terms = IBObjective(area_weight=0.3)(bot, att)
+    torch.testing.assert_close(terms.area_raw, att.attention_mean.mean())
+    torch.testing.assert_close(terms.area, 0.3 * att.attention_mean.mean())
+    torch.testing.assert_close(
+        terms.total(), terms.kl + terms.codebook + terms.commitment + terms.area
+    )
+    assert set(terms.losses()) == {"loss_kl", "loss_vq", "loss_commit", "loss_area"}
+    assert terms.log_values()["area"] == pytest.approx(att.attention_mean.mean().item())
+
+
+def test_area_term_lowers_the_map_where_nothing_else_pulls():
+    """Alone (no classification loss), the area term drives the attention mean down."""
+    torch.manual_seed(0)
+    attention = IBSpatialAttention(8).train()
+    bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
+    objective = IBObjective(beta=0.0, area_weight=1.0)
+    optimizer = torch.optim.SGD(attention.parameters(), lr=0.5)
+    x = torch.randn(8, 8, 6, 6)
+    before = attention(x).attention_mean.mean().item()
+    for _ in range(30):
+        att = attention(x)
+        loss = objective(bottleneck(att.modulated.mean(dim=(2, 3))), att).total()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = attention(x).attention_mean.mean().item()
+    assert before > 0.3 and after < 0.5 * before
+
+
+@pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight", "area_weight"])
 def test_negative_weights_rejected(name):
     with pytest.raises(ValueError, match=name):
         IBObjective(**{name: -0.01})

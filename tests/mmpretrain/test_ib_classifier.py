@@ -52,6 +52,14 @@ def test_without_anchors_only_cls_and_kl() -> None:
     assert set(losses) == {"loss_cls", "loss_kl"}
 
 
+def test_area_weight_adds_loss_area_and_gate_modulation_builds() -> None:
+    model = MODELS.build(_cfg(neck__area_weight=0.5, neck__modulation="gate"))
+    assert model.neck.attention.modulation == "gate"
+    losses = model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
+    assert set(losses) == {"loss_cls", "loss_kl", "loss_area"}
+    assert 0 < losses["loss_area"] < 0.5
+
+
 def test_predict_and_tensor_modes() -> None:
     model = MODELS.build(_cfg(neck__mc_samples=2)).eval()
     preds = model(torch.randn(3, 3, 32, 32), mode="predict")

@@ -114,6 +114,18 @@ def test_ib_loss_terms_and_weights(name: str) -> None:
         assert terms.codebook is None and torch.equal(terms.total(), terms.kl)
 
 
+@pytest.mark.parametrize("modulation", ["residual", "gate"])
+def test_area_weight_and_modulation_options(modulation: str) -> None:
+    model = create("resnet18_aib", num_classes=3, area_weight=0.2, modulation=modulation)
+    assert model.ib_attention.modulation == modulation
+    model.train()(images())
+    terms = model.ib_loss()
+    assert "loss_area" in terms.losses()
+    assert torch.allclose(terms.area, 0.2 * terms.area_raw) and 0 < terms.area_raw < 1
+    with pytest.raises(ValueError, match="modulation"):
+        create("resnet18_aib", num_classes=3, modulation="mask")
+
+
 def test_training_loop_lowers_the_loss() -> None:
     """The documented loop: criterion + model.ib_loss().total(), anchors at a small lr."""
     torch.manual_seed(0)
