@@ -85,8 +85,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--train-samples", type=int, default=None, help="default 2000; quick: 96")
     add("--test-samples", type=int, default=None, help="default 500; quick: 48")
     add("--quality-width", type=int, default=4, help="divides timm ResNet channels")
-    add("--quality-output-stride", type=int, default=16, choices=(8, 16, 32))
-    add("--lr", type=float, default=0.05)
+    add("--quality-output-stride", type=int, default=8, choices=(8, 16, 32))
+    add("--lr", type=float, default=2e-3, help="AdamW learning rate (the digits configs')")
+    add(
+        "--area-weight",
+        type=float,
+        default=0.1,
+        help="AIB variants' area_weight (as the digits configs; 0 = the paper's objective)",
+    )
     add("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -246,7 +252,14 @@ def run_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
             try:
                 rows.append(
                     quality.run_quality(
-                        backbone, variant, data, seed, args.epochs, lr=args.lr, model_kwargs=kwargs
+                        backbone,
+                        variant,
+                        data,
+                        seed,
+                        args.epochs,
+                        lr=args.lr,
+                        model_kwargs=kwargs,
+                        aib_kwargs=dict(area_weight=args.area_weight),
                     )
                 )
             except NotApplicable as err:
@@ -275,7 +288,8 @@ def _header(args: argparse.Namespace, device: torch.device, argv: list[str]) -> 
         )
         + f"  \nQuality: cluttered digits 64x64, {args.train_samples} train / {args.test_samples} "
         f"test images, {args.epochs} epoch(s), {args.seeds} seed(s); timm ResNets with channels "
-        f"/{args.quality_width} and output stride {args.quality_output_stride}.\n"
+        f"/{args.quality_width} and output stride {args.quality_output_stride}; AdamW lr "
+        f"{args.lr}; AIB area_weight {args.area_weight}.\n"
     )
 
 

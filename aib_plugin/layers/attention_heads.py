@@ -4,6 +4,7 @@
 """
 
 import copy
+import math
 from typing import Optional
 
 import torch
@@ -19,6 +20,8 @@ class LightAttentionHead(nn.Module):
     Args:
         in_chs: channels of the input feature map.
         hidden_chs: channels after the 1x1 reduction (default ``max(in_chs // 16, 8)``).
+        initial_attention: the attention mean ``sigmoid(logit)`` the head starts around (the
+            last BN's bias is set to its logit); 0.5 is PyTorch's default initialisation.
         device: device of the parameters.
         dtype: dtype of the parameters.
     """
@@ -27,6 +30,7 @@ class LightAttentionHead(nn.Module):
         self,
         in_chs: int,
         hidden_chs: Optional[int] = None,
+        initial_attention: float = 0.5,
         *,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
@@ -41,6 +45,12 @@ class LightAttentionHead(nn.Module):
         self.act = nn.ReLU(inplace=True)
         self.conv = nn.Conv2d(hidden_chs, 1, 3, padding=1, bias=False, **dd)
         self.bn = nn.BatchNorm2d(1, **dd)
+        if not 0.0 < float(initial_attention) < 1.0:
+            raise ValueError(
+                f"initial_attention must be in (0, 1) (a sigmoid output), got {initial_attention!r}"
+            )
+        self.initial_attention = float(initial_attention)
+        nn.init.constant_(self.bn.bias, math.log(initial_attention / (1.0 - initial_attention)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return attention logits of shape (B, 1, H, W)."""

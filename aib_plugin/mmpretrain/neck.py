@@ -94,6 +94,8 @@ class IBAttention(BaseModule):
         stage_index: which element of the backbone's output tuple to use (default: last).
         num_anchors: Q anchors for the quantized (``_qt``) variant, at least 2; None disables.
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
+        initial_attention: the attention mean the light head starts around (0.5: PyTorch's
+            default initialisation).
         modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see ``aib_plugin.layers``.
         beta: weight of the KL term in bits (paper: 0.01). Warm it up with ``WarmupParamHook``
@@ -118,6 +120,7 @@ class IBAttention(BaseModule):
         stage_index: int = -1,
         num_anchors: Optional[int] = None,
         hidden_channels: Optional[int] = None,
+        initial_attention: float = 0.5,
         modulation: str = "residual",
         kl: str = "paper",
         beta: float = DEFAULT_BETA,
@@ -159,7 +162,7 @@ class IBAttention(BaseModule):
         self.num_prefix_tokens = num_prefix_tokens
         self.attention = IBSpatialAttention(
             in_channels,
-            head=LightAttentionHead(in_channels, hidden_channels),
+            head=LightAttentionHead(in_channels, hidden_channels, initial_attention),
             num_anchors=num_anchors,
             mc_samples=attention_samples,
             modulation=modulation,

@@ -21,6 +21,7 @@ from ..layers import (
     IBLossTerms,
     IBObjective,
     IBSpatialAttention,
+    LightAttentionHead,
     PaperAttentionHead,
     VariationalBottleneck,
     mc_average,
@@ -155,6 +156,8 @@ class AIBNet(nn.Module):
         head: ``'light'`` or ``'paper'`` (a stride-1 copy of the stage, Attention Branch style).
         num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
         modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
+        initial_attention: the attention mean the light head starts around (0.5: PyTorch's
+            default initialisation).
         bottleneck_dim: K, the size of z.
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
         mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
@@ -179,6 +182,7 @@ class AIBNet(nn.Module):
         head: str = "light",
         num_anchors: Optional[int] = None,
         modulation: str = "residual",
+        initial_attention: float = 0.5,
         bottleneck_dim: int = 256,
         kl: str = "paper",
         mc_samples: Union[int, tuple[int, int]] = 1,
@@ -234,7 +238,7 @@ class AIBNet(nn.Module):
                 num_classes if num_classes > 0 else bottleneck_dim,
             )
         else:
-            att_head = "light"
+            att_head = LightAttentionHead(info["chs"], initial_attention=initial_attention)
         attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention, modulation)
         adapter = IBAttentionAdapter(
             attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)

@@ -6,7 +6,15 @@ _base_ = ["./resnet18_1xb32_cluttered-digits.py"]
 
 model = dict(
     type="IBImageClassifier",  # AIB: was 'ImageClassifier'; adds loss_kl (and loss_vq, loss_commit)
-    neck=dict(_delete_=True, type="IBAttention", in_channels=128, bottleneck_dim=64),  # AIB
+    neck=dict(  # AIB
+        _delete_=True,
+        type="IBAttention",
+        in_channels=128,
+        bottleneck_dim=64,
+        # a price on the attended area (this package's option, not the paper's): without it the
+        # map keeps an arbitrary level where the features are empty; README "Results" measures it
+        area_weight=0.1,
+    ),
     head=dict(in_channels=64),  # AIB: = bottleneck_dim
 )
 # AIB: accuracy and how well the attention map points at the digit's box

@@ -5,7 +5,12 @@
 # a local base file (no base config from the mmpretrain package)
 _base_ = ["./timm-resnet18_1xb32_cluttered-digits.py"]
 
-model = dict(type="IBTimmClassifier", model_name="resnet18_aib", bottleneck_dim=64)  # AIB
+model = dict(  # AIB
+    type="IBTimmClassifier",
+    model_name="resnet18_aib",
+    bottleneck_dim=64,
+    area_weight=0.1,  # the attended area's price, as in resnet18_aib_1xb32_cluttered-digits.py
+)
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]  # AIB
 test_evaluator = val_evaluator
 custom_hooks = [  # AIB: IB statistics in the log, attention overlays as PNG

@@ -55,6 +55,16 @@ def test_gate_modulation_multiplies_by_the_map(num_anchors):
     torch.testing.assert_close(scripted(x)[0], out.modulated)
 
 
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.9])
+def test_light_head_starts_around_its_initial_attention(level):
+    torch.manual_seed(0)
+    layer = IBSpatialAttention(16, head=LightAttentionHead(16, initial_attention=level)).train()
+    mean = layer(torch.randn(8, 16, 6, 6)).attention_mean.mean().item()
+    assert abs(mean - level) < 0.1
+    with pytest.raises(ValueError, match=r"initial_attention .* \(0, 1\).* 1\.5"):
+        LightAttentionHead(16, initial_attention=1.5)
+
+
 def test_eval_deterministic_training_stochastic():
     layer = IBSpatialAttention(8, num_anchors=30)
     x = torch.randn(2, 8, 6, 6)

@@ -65,6 +65,9 @@ def test_config_model_builds_and_runs(path: Path) -> None:
     expected = {"loss_cls", "loss_kl"} | (
         {"loss_vq", "loss_commit"} if "_qt" in path.name else set()
     )
+    area_weight = cfg.model.get("area_weight", (cfg.model.get("neck") or {}).get("area_weight"))
+    if area_weight:  # the cluttered-digits AIB configs price the attended area
+        expected.add("loss_area")
     if path.name in PLAIN_CONFIGS:
         expected = {"loss"}
     assert set(losses) == expected

@@ -116,8 +116,15 @@ def test_ib_loss_terms_and_weights(name: str) -> None:
 
 @pytest.mark.parametrize("modulation", ["residual", "gate"])
 def test_area_weight_and_modulation_options(modulation: str) -> None:
-    model = create("resnet18_aib", num_classes=3, area_weight=0.2, modulation=modulation)
+    model = create(
+        "resnet18_aib",
+        num_classes=3,
+        area_weight=0.2,
+        modulation=modulation,
+        initial_attention=0.2,
+    )
     assert model.ib_attention.modulation == modulation
+    assert model.ib_attention.head.initial_attention == 0.2
     model.train()(images())
     terms = model.ib_loss()
     assert "loss_area" in terms.losses()

@@ -30,7 +30,8 @@ def ib_statistics(module: nn.Module, sparsity_threshold: float = 0.1) -> dict[st
     attention: Optional[torch.Tensor] = module.last_attention
     if attention is None:
         return {}
-    stats = {name: float(value) for name, value in module.last_stats.items()}
+    # the unweighted area term is the attention mean again: logged once, as attn_mean
+    stats = {name: float(v) for name, v in module.last_stats.items() if name != "area"}
     attention = attention.float()
     stats["attn_mean"] = float(attention.mean())
     stats["attn_sparsity"] = float((attention < sparsity_threshold).float().mean())
