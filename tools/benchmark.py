@@ -93,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.1,
         help="AIB variants' area_weight (as the digits configs; 0 = the paper's objective)",
     )
+    add(
+        "--initial-attention",
+        type=float,
+        default=0.5,
+        help="AIB variants' initial_attention (light head; 0.5 = PyTorch's default init)",
+    )
     add("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -259,7 +265,10 @@ def run_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
                         args.epochs,
                         lr=args.lr,
                         model_kwargs=kwargs,
-                        aib_kwargs=dict(area_weight=args.area_weight),
+                        aib_kwargs=dict(
+                            area_weight=args.area_weight,
+                            initial_attention=args.initial_attention,
+                        ),
                     )
                 )
             except NotApplicable as err:
@@ -289,7 +298,8 @@ def _header(args: argparse.Namespace, device: torch.device, argv: list[str]) -> 
         + f"  \nQuality: cluttered digits 64x64, {args.train_samples} train / {args.test_samples} "
         f"test images, {args.epochs} epoch(s), {args.seeds} seed(s); timm ResNets with channels "
         f"/{args.quality_width} and output stride {args.quality_output_stride}; AdamW lr "
-        f"{args.lr}; AIB area_weight {args.area_weight}.\n"
+        f"{args.lr}; AIB area_weight {args.area_weight}, initial_attention "
+        f"{args.initial_attention}.\n"
     )
 
 
