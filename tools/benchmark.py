@@ -279,28 +279,35 @@ def run_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _header(args: argparse.Namespace, device: torch.device, argv: list[str]) -> str:
     import timm
 
-    return (
-        f"Command: `python tools/benchmark.py {' '.join(argv)}`  \n"
+    lines = [
+        f"Command: `python tools/benchmark.py {' '.join(argv)}`",
         f"Machine: {platform.processor() or platform.machine()}, device {device}, "
         f"{torch.get_num_threads()} torch threads; torch {torch.__version__}, timm "
-        f"{timm.__version__}.  \n"
-        f"Cost: input {args.input_size}x{args.input_size}, {args.num_classes} classes, eval batch "
-        f"{args.batch_size}, train batch {args.train_batch_size}, {args.warmup} warm-up + "
-        f"{args.repeats} interleaved rounds, amp={args.amp}. Times are medians [IQR]; "
-        f"overheads (vs plain) are medians of per-round paired ratios. FLOPs: "
-        f"torch.utils.flop_counter at batch 1 (multiply-add = 2). Train peak MB: "
-        + (
+        f"{timm.__version__}.",
+    ]
+    if not args.skip_cost:
+        memory = (
             "torch.cuda.max_memory_allocated above the allocation before one training step."
             if device.type == "cuda"
             else "peak RSS growth of a fresh worker process over its first training step "
             "(ru_maxrss minus RSS before the step)."
         )
-        + f"  \nQuality: cluttered digits 64x64, {args.train_samples} train / {args.test_samples} "
-        f"test images, {args.epochs} epoch(s), {args.seeds} seed(s); timm ResNets with channels "
-        f"/{args.quality_width} and output stride {args.quality_output_stride}; AdamW lr "
-        f"{args.lr}; AIB area_weight {args.area_weight}, initial_attention "
-        f"{args.initial_attention}.\n"
-    )
+        lines.append(
+            f"Cost: input {args.input_size}x{args.input_size}, {args.num_classes} classes, eval "
+            f"batch {args.batch_size}, train batch {args.train_batch_size}, {args.warmup} warm-up "
+            f"+ {args.repeats} interleaved rounds, amp={args.amp}. Times are medians [IQR]; "
+            "overheads (vs plain) are medians of per-round paired ratios. FLOPs: "
+            f"torch.utils.flop_counter at batch 1 (multiply-add = 2). Train peak MB: {memory}"
+        )
+    if not args.skip_quality:
+        lines.append(
+            f"Quality: cluttered digits 64x64, {args.train_samples} train / {args.test_samples} "
+            f"test images, {args.epochs} epoch(s), {args.seeds} seed(s); timm ResNets with "
+            f"channels /{args.quality_width} and output stride {args.quality_output_stride}; "
+            f"AdamW lr {args.lr}; AIB area_weight {args.area_weight}, initial_attention "
+            f"{args.initial_attention}."
+        )
+    return "  \n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

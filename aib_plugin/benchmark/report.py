@@ -211,6 +211,8 @@ def plot(
     ax_cost.set_yscale("symlog", linthresh=10)
     ax_cost.set_title("cost of AIB variants")
     ax_cost.legend(fontsize=7, ncol=2)
+    if not ok:
+        ax_cost.text(0.5, 0.5, "cost part not run", ha="center", transform=ax_cost.transAxes)
     markers = dict(plain="o", se="s", cbam="D", aib="*", aib_qt="P")
     for a in aggregated:
         ax_quality.errorbar(
@@ -228,6 +230,10 @@ def plot(
     ax_quality.set_title("cluttered digits: accuracy vs localization (mean ± std over seeds)")
     if aggregated:
         ax_quality.legend(fontsize=7)
+    else:
+        ax_quality.text(
+            0.5, 0.5, "quality part not run", ha="center", transform=ax_quality.transAxes
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
