@@ -3,10 +3,9 @@
 Every variant of a backbone trains on the same data with the same schedule and seed, the recipe of
 the cluttered-digits configs (AdamW, learning rate 2e-3, weight decay 0.01, linear warm-up then
 cosine decay; cross-entropy in bits plus ``model.ib_loss().total()`` for AIB models, anchors at
-1e-4 of the learning rate). Maps: AIB
-models, the attention mean ``mu_a`` captured by a forward hook on ``model.ib_attention``; all
-others, Grad-CAM of the predicted class at the last feature stage
-(:func:`aib_plugin.evaluation.grad_cam_maps`). Both are scored by
+1e-4 of the learning rate). Maps: AIB models, the attention mean ``mu_a`` captured by a forward
+hook on ``model.ib_attention``; all others, Grad-CAM of the predicted class at the last feature
+stage (:func:`aib_plugin.evaluation.grad_cam_maps`). Both are scored by
 :func:`aib_plugin.evaluation.score_maps` against the digit's box.
 """
 

@@ -103,7 +103,7 @@ class IBAttention(BaseModule):
         codebook_weight: lambda_g (paper: 0.4).
         commitment_weight: lambda_c (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (``loss_area``); not
-            in the paper, 0 (default) leaves it out. See README, "cluttered digits".
+            in the paper, 0 (default) leaves it out; README "Results" measures it.
         mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
             deterministic mean; the paper tests with 4 (16 samples).
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
