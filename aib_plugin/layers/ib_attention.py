@@ -10,6 +10,9 @@ Data path (DESIGN.md section 1, steps 1 to 5)::
     a_q     = nearest anchor of a                 only with num_anchors (straight-through)
     R       = X * (1 + a_q)                       residual modulation (default), never clipped
             = X * a_q                             modulation='gate' (an option, not the paper's)
+            = X * a+ / mean_hw(a+), a+ = max(a_q, 0)  modulation='normalized' (an option): a gate
+                                                  whose gains average 1 over the map, so pooling
+                                                  R is the attention-weighted mean of X
 
 Samples are stacked sample-major along the batch: output row ``s * B + b`` is sample ``s`` of
 input ``b`` (see :func:`aib_plugin.layers.mc_average`).
@@ -31,8 +34,12 @@ torch.fx.wrap("check_feature_map")
 #: Offset inside the softplus of every std of the method (``softplus(s - 5)``).
 STD_OFFSET = 5.0
 
-#: How the attention modulates X: the paper's residual ``X * (1 + a)`` or a gate ``X * a``.
-MODULATIONS = ("residual", "gate")
+#: How the attention modulates X: the paper's residual ``X * (1 + a)``, a gate ``X * a``, or a
+#: normalized gate ``X * a / mean(a)`` (global pooling after it is attention-weighted pooling).
+MODULATIONS = ("residual", "gate", "normalized")
+
+#: Floor of ``mean(a)`` in the normalized gate (a map of all zeros then removes X).
+NORMALIZED_GATE_EPS = 1e-6
 
 
 class AttentionOutput(NamedTuple):
@@ -65,8 +72,10 @@ class IBSpatialAttention(nn.Module):
         num_anchors: Q learnable anchors to quantize the attention to (the paper's "_qt" models
             use 20 to 50), or None for no quantization.
         mc_samples: attention samples drawn in evaluation; 1 means the deterministic mean.
-        modulation: ``'residual'`` (the paper: ``X * (1 + a)``) or ``'gate'`` (``X * a``: what the
-            map does not select is removed, so the map must find the object; see README).
+        modulation: ``'residual'`` (the paper: ``X * (1 + a)``), ``'gate'`` (``X * a``: what the
+            map does not select is removed, so the map must find the object), or
+            ``'normalized'`` (``X * a / mean(a)`` per image, negative samples clipped to 0: only
+            where the map points counts, not how much it attends; see README "Results").
         device: device of the parameters.
         dtype: dtype of the parameters.
     """
@@ -133,11 +142,19 @@ class IBSpatialAttention(nn.Module):
             commitment_loss = quantized.commitment_loss
             anchor_indices = quantized.indices
         x_rep = x.repeat(num_samples, 1, 1, 1) if num_samples > 1 else x
-        gain = attention.to(x_rep.dtype)
-        modulated = x_rep * (gain if self.modulation == "gate" else 1.0 + gain)
+        modulated = x_rep * self._gain(attention).to(x_rep.dtype)
         return AttentionOutput(
             modulated, mu, attention, codebook_loss, commitment_loss, anchor_indices
         )
+
+    def _gain(self, attention: torch.Tensor) -> torch.Tensor:
+        if self.modulation == "residual":
+            return 1.0 + attention
+        if self.modulation == "gate":
+            return attention
+        positive = attention.float().clamp_min(0.0)
+        # 1e-6: NORMALIZED_GATE_EPS (a literal for TorchScript)
+        return positive / positive.mean(dim=(2, 3), keepdim=True).clamp_min(1e-6)
 
     def extra_repr(self) -> str:
         return f"in_chs={self.in_chs}, mc_samples={self.mc_samples}, modulation={self.modulation}"

@@ -96,7 +96,8 @@ class IBAttention(BaseModule):
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
             default initialisation).
-        modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
+        modulation: ``'residual'`` (the paper's ``X * (1 + a)``), ``'gate'`` (``X * a``) or
+            ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see ``aib_plugin.layers``.
         beta: weight of the KL term in bits (paper: 0.01). Warm it up with ``WarmupParamHook``
             (``module_name='neck.objective'``, ``param_name='beta'``).

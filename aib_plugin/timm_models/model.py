@@ -155,7 +155,8 @@ class AIBNet(nn.Module):
             with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
         head: ``'light'`` or ``'paper'`` (a stride-1 copy of the stage, Attention Branch style).
         num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
-        modulation: ``'residual'`` (the paper's ``X * (1 + a)``) or ``'gate'`` (``X * a``).
+        modulation: ``'residual'`` (the paper's ``X * (1 + a)``), ``'gate'`` (``X * a``) or
+            ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
             default initialisation).
         bottleneck_dim: K, the size of z.

@@ -55,6 +55,31 @@ def test_gate_modulation_multiplies_by_the_map(num_anchors):
     torch.testing.assert_close(scripted(x)[0], out.modulated)
 
 
+@pytest.mark.parametrize("num_anchors", [None, 20])
+def test_normalized_modulation_pools_to_the_attention_weighted_mean(num_anchors):
+    torch.manual_seed(0)
+    layer = IBSpatialAttention(4, num_anchors=num_anchors, modulation="normalized").eval()
+    x = torch.randn(2, 4, 5, 5)
+    out = layer(x)
+    weights = out.attention.clamp_min(0)
+    weighted_mean = (x * weights).sum((2, 3)) / weights.sum((2, 3))
+    torch.testing.assert_close(out.modulated.mean((2, 3)), weighted_mean)
+    gate = IBSpatialAttention(4, num_anchors=num_anchors, modulation="gate").eval()
+    gate.load_state_dict(layer.state_dict())  # the same map, only the modulation differs
+    torch.testing.assert_close(out.modulated, gate(x).modulated / weights.mean((2, 3), True))
+    scripted = torch.jit.script(layer)
+    torch.testing.assert_close(scripted(x)[0], layer(x).modulated)
+
+
+def test_normalized_modulation_of_an_all_zero_map_removes_x():
+    layer = IBSpatialAttention(4, modulation="normalized").eval()
+    with torch.no_grad():
+        layer.head.bn.bias.fill_(-100.0)  # sigmoid underflows: mu_a is 0 everywhere
+    out = layer(torch.randn(2, 4, 3, 3))
+    assert torch.isfinite(out.modulated).all()
+    assert out.modulated.abs().max() == 0
+
+
 @pytest.mark.parametrize("level", [0.1, 0.5, 0.9])
 def test_light_head_starts_around_its_initial_attention(level):
     torch.manual_seed(0)

@@ -114,7 +114,7 @@ def test_ib_loss_terms_and_weights(name: str) -> None:
         assert terms.codebook is None and torch.equal(terms.total(), terms.kl)
 
 
-@pytest.mark.parametrize("modulation", ["residual", "gate"])
+@pytest.mark.parametrize("modulation", ["residual", "gate", "normalized"])
 def test_area_weight_and_modulation_options(modulation: str) -> None:
     model = create(
         "resnet18_aib",
