@@ -8,6 +8,11 @@ Both models are trained in the same run, on the same data, with the same schedul
     python tools/demo.py                      # about 10 minutes on a 2-core CPU
     python tools/demo.py --quick              # a smoke run in about a minute
     python tools/demo.py --models plain aib aib_qt --epochs 12 --out-dir outputs/demo_long
+    python tools/demo.py --seed 0 1 2 --out-dir outputs/demo_seeds   # means over seeds, 25 min
+
+The summary ends with the issue's targets, AIB against the plain model of the same seed: top-1 at
+least the plain model's, attention pointing game at least the plain Grad-CAM's, energy in the box
+higher than the plain Grad-CAM's.
 """
 
 import argparse
@@ -43,7 +48,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-samples", type=int, default=None, help="default: 3000")
     parser.add_argument("--test-samples", type=int, default=None, help="default: 500")
     parser.add_argument("--num-images", type=int, default=8, help="images in the PNG grid")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="one or more seeds; with several, every model is trained once per seed and the "
+        "summary adds means over seeds",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes (1 epoch, 96 + 48 images) for CI"
     )
@@ -73,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_config(kind: str, args: argparse.Namespace, work_dir: Path):
+def load_config(kind: str, args: argparse.Namespace, work_dir: Path, seed: int):
     """The shipped config of ``kind`` with the demo's sizes applied."""
     from mmengine.config import Config
 
@@ -82,7 +94,7 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path):
     if "aib" in kind:
         cfg.merge_from_dict(args.aib_options)
     cfg.work_dir = str(work_dir)
-    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    cfg.randomness = dict(seed=seed, deterministic=False)
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = args.epochs
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
@@ -157,15 +169,100 @@ def summarize(kind: str, maps: dict, seconds: float) -> list[dict]:
     return rows
 
 
+SCORES = ("top1", "pointing_game", "energy_in_box", "box_acc", "train_minutes")
+
+#: The plain model each AIB model is compared with.
+REFERENCE = {"aib": "plain", "aib_qt": "plain", "timm_aib": "timm_plain"}
+
+
 def markdown_table(rows: list[dict]) -> str:
+    """One line per (seed, model, map); ``±`` columns when the rows are means over seeds."""
+    with_seed = any("seed" in r for r in rows)
+    head = "| seed " if with_seed else ""
     lines = [
-        "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |",
-        "|---|---|---|---|---|---|---|",
+        head
+        + "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |",
+        ("|---" if with_seed else "") + "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        cells = [str(r["seed"])] if with_seed else []
+        cells += [r["model"], r["map"]]
+        for key in SCORES:
+            spread = f" ± {r[key + '_std']:.1f}" if key + "_std" in r else ""
+            cells.append(f"{r[key]:.1f}{spread}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def mean_rows(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation over seeds of every (model, map)."""
+    keys = list(dict.fromkeys((r["model"], r["map"]) for r in rows))
+    means = []
+    for model, source in keys:
+        group = [r for r in rows if (r["model"], r["map"]) == (model, source)]
+        row = dict(model=model, map=source, images=group[0]["images"], seeds=len(group))
+        for key in SCORES:
+            values = [r[key] for r in group]
+            row[key] = float(np.mean(values))
+            row[key + "_std"] = float(np.std(values))
+        means.append(row)
+    return means
+
+
+def _find(rows: list[dict], model: str, source: str, seed: int | None) -> dict | None:
+    keys = (model, source, seed)
+    return next((r for r in rows if (r["model"], r["map"], r.get("seed")) == keys), None)
+
+
+def target_checks(rows: list[dict]) -> list[dict]:
+    """The issue's three targets for every AIB model whose plain reference was trained.
+
+    Each check compares the AIB model's IB attention with the reference's Grad-CAM at the same
+    seed; ``met`` counts the seeds where it holds (rows without ``seed`` count as one seed).
+    """
+    checks = []
+    seeds = list(dict.fromkeys(r.get("seed") for r in rows))
+    for model, reference in REFERENCE.items():
+        pairs = [
+            (_find(rows, model, "IB attention", s), _find(rows, reference, "Grad-CAM", s))
+            for s in seeds
+        ]
+        pairs = [(a, p) for a, p in pairs if a is not None and p is not None]
+        if not pairs:
+            continue
+        for key, label, holds in (
+            ("top1", "top-1 >= plain's", lambda a, p: a >= p),
+            ("pointing_game", "attention pointing >= plain Grad-CAM's", lambda a, p: a >= p),
+            ("energy_in_box", "attention energy in box > plain Grad-CAM's", lambda a, p: a > p),
+        ):
+            ours = [a[key] for a, _ in pairs]
+            theirs = [p[key] for _, p in pairs]
+            checks.append(
+                dict(
+                    model=model,
+                    reference=reference,
+                    score=key,
+                    target=label,
+                    value=float(np.mean(ours)),
+                    reference_value=float(np.mean(theirs)),
+                    met=sum(holds(a, p) for a, p in zip(ours, theirs, strict=True)),
+                    seeds=len(pairs),
+                    met_on_means=bool(holds(np.mean(ours), np.mean(theirs))),
+                )
+            )
+    return checks
+
+
+def targets_table(checks: list[dict]) -> str:
+    """The target checks as markdown (values are means when there are several seeds)."""
+    lines = ["| model | target | model value | reference value | met |", "|---|---|---|---|---|"]
+    for c in checks:
+        met = "yes" if c["met_on_means"] else "NO"
+        if c["seeds"] > 1:
+            met = f"{c['met']}/{c['seeds']} seeds; on the means: {met}"
         lines.append(
-            f"| {r['model']} | {r['map']} | {r['top1']:.1f} | {r['pointing_game']:.1f} | "
-            f"{r['energy_in_box']:.1f} | {r['box_acc']:.1f} | {r['train_minutes']:.1f} |"
+            f"| {c['model']} vs {c['reference']} | {c['target']} | {c['value']:.1f} | "
+            f"{c['reference_value']:.1f} | {met} |"
         )
     return "\n".join(lines)
 
@@ -220,27 +317,41 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = Path(args.out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    results, rows = {}, []
-    for kind in args.models:
-        cfg = load_config(kind, args, out_dir / kind)
-        print(f"[demo] training {kind} ({CONFIGS[kind]}) for {cfg.train_cfg.max_epochs} epochs")
-        start = time.perf_counter()
-        runner = Runner.from_cfg(cfg)
-        runner.train()
-        seconds = time.perf_counter() - start
-        results[kind] = collect_maps(runner, kind)
-        rows += summarize(kind, results[kind], seconds)
-    table = markdown_table(rows)
-    draw_grid(results, out_dir / "attention_grid.png", args.num_images)
-    (out_dir / "summary.md").write_text(
-        "Cluttered digits, test split. Command: python tools/demo.py "
-        + " ".join(argv if argv is not None else sys.argv[1:])
-        + "\n\n"
-        + table
-        + "\n"
-    )
-    (out_dir / "summary.json").write_text(json.dumps(rows, indent=2))
-    print("\n" + table + "\n")
+    several = len(args.seed) > 1
+    grid_results, rows = {}, []
+    for seed in args.seed:
+        results = {}
+        for kind in args.models:
+            work_dir = out_dir / f"seed{seed}" / kind if several else out_dir / kind
+            cfg = load_config(kind, args, work_dir, seed)
+            epochs = cfg.train_cfg.max_epochs
+            print(f"[demo] training {kind} ({CONFIGS[kind]}), seed {seed}, for {epochs} epochs")
+            start = time.perf_counter()
+            runner = Runner.from_cfg(cfg)
+            runner.train()
+            seconds = time.perf_counter() - start
+            results[kind] = collect_maps(runner, kind)
+            for row in summarize(kind, results[kind], seconds):
+                rows.append(dict(row, seed=seed) if several else row)
+        grid_results = grid_results or results  # the first seed's maps go into the picture
+    command = "python tools/demo.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = [f"Cluttered digits, test split. Command: {command.strip()}", markdown_table(rows)]
+    means = mean_rows(rows) if several else []
+    if several:
+        report += [f"Means ± standard deviations over seeds {args.seed}:", markdown_table(means)]
+    checks = target_checks(rows)
+    if checks:
+        report += [
+            "Targets (AIB attention against the plain model's Grad-CAM, same seed"
+            + (", means over seeds" if several else "")
+            + "):",
+            targets_table(checks),
+        ]
+    draw_grid(grid_results, out_dir / "attention_grid.png", args.num_images)
+    (out_dir / "summary.md").write_text("\n\n".join(report) + "\n")
+    summary = dict(rows=rows, means=means, targets=checks)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print("\n" + "\n\n".join(report[1:]) + "\n")
     print(f"[demo] everything is in {out_dir}: summary.md, summary.json, attention_grid.png,")
     print("[demo] and per model: logs, checkpoint, attention overlays (vis_data/vis_image).")
     return 0

@@ -1,14 +1,23 @@
 """The demo's pipeline end to end on a tiny size: training, scores, pictures, summary."""
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _demo_module():
+    spec = importlib.util.spec_from_file_location("demo", REPO / "tools" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_demo_quick_runs_end_to_end(tmp_path):
@@ -30,7 +39,8 @@ def test_demo_quick_runs_end_to_end(tmp_path):
     # MMPretrain's runner logged the IB terms and the localization metric
     log = result.stdout + result.stderr
     assert "loss_kl" in log and "loss_vq" in log and "localization/pointing_game" in log
-    rows = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    rows = summary["rows"]
     assert [(r["model"], r["map"]) for r in rows] == [
         ("plain", "Grad-CAM"),
         ("aib", "IB attention"),
@@ -42,7 +52,13 @@ def test_demo_quick_runs_end_to_end(tmp_path):
         assert row["images"] == 24
         for key in ("top1", "pointing_game", "energy_in_box", "box_acc"):
             assert 0.0 <= row[key] <= 100.0
-    assert "| plain | Grad-CAM |" in (out / "summary.md").read_text()
+    report = (out / "summary.md").read_text()
+    assert "| plain | Grad-CAM |" in report
+    # the issue's three targets, for each AIB model against the plain one
+    assert [(c["model"], c["reference"]) for c in summary["targets"]] == [("aib", "plain")] * 3 + [
+        ("aib_qt", "plain")
+    ] * 3
+    assert report.count("| aib vs plain |") == 3 and report.count("| aib_qt vs plain |") == 3
     grid = Image.open(out / "attention_grid.png")
     assert grid.size[0] > 300 and grid.size[1] > 300
     overlays = list((out / "aib").glob("*/vis_data/vis_image/*.png"))
@@ -53,3 +69,49 @@ def test_demo_rejects_bad_sizes():
     cmd = [sys.executable, str(REPO / "tools" / "demo.py"), "--epochs", "0"]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and "--epochs must be >= 1, got 0" in result.stderr
+
+
+def _row(model, source, seed, top1, pointing, energy):
+    return dict(
+        model=model,
+        map=source,
+        seed=seed,
+        top1=top1,
+        pointing_game=pointing,
+        energy_in_box=energy,
+        box_acc=50.0,
+        train_minutes=1.0,
+        images=10,
+    )
+
+
+def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
+    demo = _demo_module()
+    rows = [
+        _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0),
+        _row("aib", "IB attention", 0, 90.0, 85.0, 30.0),  # energy ties: not higher
+        _row("aib", "Grad-CAM", 0, 90.0, 99.0, 99.0),  # the AIB model's Grad-CAM is not judged
+        _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0),
+        _row("aib", "IB attention", 1, 92.0, 70.0, 40.0),
+    ]
+    checks = {c["score"]: c for c in demo.target_checks(rows)}
+    assert [(c["met"], c["seeds"], c["met_on_means"]) for c in checks.values()] == [
+        (1, 2, False),  # top-1: 91 < 92 on the means
+        (1, 2, False),  # pointing: 77.5 < 85
+        (1, 2, True),  # energy: 35 > 30
+    ]
+    assert checks["top1"]["value"] == pytest.approx(91.0)
+    table = demo.targets_table(list(checks.values()))
+    assert (
+        "| aib vs plain | top-1 >= plain's | 91.0 | 92.0 | 1/2 seeds; on the means: NO |" in table
+    )
+    means = demo.mean_rows(rows)
+    assert [(m["model"], m["map"], m["seeds"]) for m in means] == [
+        ("plain", "Grad-CAM", 2),
+        ("aib", "IB attention", 2),
+        ("aib", "Grad-CAM", 1),
+    ]
+    assert means[1]["top1"] == pytest.approx(91.0) and means[1]["top1_std"] == pytest.approx(1.0)
+    assert "| aib | IB attention | 91.0 ± 1.0 |" in demo.markdown_table(means)
+    # a plain model alone has nothing to be compared with
+    assert demo.target_checks(rows[:1]) == []
