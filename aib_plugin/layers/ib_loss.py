@@ -3,12 +3,15 @@
 Full objective in bits (DESIGN.md section 1, step 8)::
 
     CE / ln 2  +  beta * KL(q(z|x) || N(0, I)) / ln 2  +  lambda_g * L_vq  +  lambda_c * L_commit
-               [ +  lambda_a * mean(mu_a) ]
+               [ +  lambda_a * mean(mu_a) ]              area_mode='mean'
+               [ +  lambda_a * (mean(mu_a) + 1 - mean_b(max_hw(mu_a))) ]   area_mode='peak'
 
 The last term is an option of this package, not of the paper (``area_weight``, default 0): the
 attended area, a price on attending. Under the residual modulation ``X * (1 + a)`` nothing else
 sets the attention where the features are empty (background), so without it the map keeps an
 arbitrary level there; with it the map falls to zero wherever classification does not need it.
+``area_mode='peak'`` also pays for each map's peak being below 1, so a map cannot fall to zero
+everywhere (on images the classifier gets right without attention, the plain area term lets it).
 """
 
 import math
@@ -18,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_non_negative
+from ._validate import check_choice, check_non_negative
 from .bottleneck import BottleneckOutput
 from .ib_attention import AttentionOutput
 
@@ -28,6 +31,8 @@ DEFAULT_CODEBOOK_WEIGHT = 0.4
 DEFAULT_COMMITMENT_WEIGHT = 0.1
 #: No area term by default: the paper has none.
 DEFAULT_AREA_WEIGHT = 0.0
+#: The area term's forms: the attended area, or the area plus the peak's distance from 1.
+AREA_MODES = ("mean", "peak")
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,9 @@ class IBLossTerms:
         kl_bits: the unweighted KL in bits, for logging.
         codebook_raw: the unweighted codebook loss, or None.
         commitment_raw: the unweighted commitment loss, or None.
-        area: ``lambda_a * mean(mu_a)`` (weighted), or None when ``area_weight`` is 0.
-        area_raw: the attended area ``mean(mu_a)``, or None.
+        area: ``lambda_a * area_raw`` (weighted), or None when ``area_weight`` is 0.
+        area_raw: the attended area ``mean(mu_a)`` (``area_mode='peak'``: plus
+            ``1 - mean_b(max_hw(mu_a))``), or None.
     """
 
     kl: torch.Tensor
@@ -101,6 +107,8 @@ class IBObjective:
         commitment_weight: lambda_c, weight of the commitment loss (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (not in the paper;
             0 leaves the term out).
+        area_mode: ``'mean'`` (the area) or ``'peak'`` (the area plus ``1 - max(mu_a)`` per map,
+            averaged over the batch: a sparse map that keeps a peak).
     """
 
     def __init__(
@@ -109,11 +117,13 @@ class IBObjective:
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
         area_weight: float = DEFAULT_AREA_WEIGHT,
+        area_mode: str = "mean",
     ) -> None:
         self.beta = check_non_negative("beta", beta)
         self.codebook_weight = check_non_negative("codebook_weight", codebook_weight)
         self.commitment_weight = check_non_negative("commitment_weight", commitment_weight)
         self.area_weight = check_non_negative("area_weight", area_weight)
+        self.area_mode = check_choice("area_mode", area_mode, AREA_MODES)
 
     def __call__(
         self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
@@ -134,7 +144,10 @@ class IBObjective:
         commitment_raw = None if attention is None else attention.commitment_loss
         area_raw = None
         if attention is not None and self.area_weight > 0:
-            area_raw = attention.attention_mean.float().mean()
+            attention_mean = attention.attention_mean.float()
+            area_raw = attention_mean.mean()
+            if self.area_mode == "peak":
+                area_raw = area_raw + 1.0 - attention_mean.amax(dim=(1, 2, 3)).mean()
         return IBLossTerms(
             kl=self.beta * bottleneck.kl_bits,
             codebook=None if codebook_raw is None else self.codebook_weight * codebook_raw,
@@ -149,7 +162,8 @@ class IBObjective:
     def __repr__(self) -> str:
         return (
             f"IBObjective(beta={self.beta}, codebook_weight={self.codebook_weight}, "
-            f"commitment_weight={self.commitment_weight}, area_weight={self.area_weight})"
+            f"commitment_weight={self.commitment_weight}, area_weight={self.area_weight}, "
+            f"area_mode={self.area_mode!r})"
         )
 
 

@@ -105,6 +105,8 @@ class IBAttention(BaseModule):
         commitment_weight: lambda_c (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (``loss_area``); not
             in the paper, 0 (default) leaves it out; README "Results" measures it.
+        area_mode: ``'mean'`` (the area) or ``'peak'`` (plus ``1 - max(mu_a)`` per map, so
+            no map falls to zero everywhere); see ``aib_plugin.layers.IBObjective``.
         mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
             deterministic mean; the paper tests with 4 (16 samples).
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
@@ -128,6 +130,7 @@ class IBAttention(BaseModule):
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
         area_weight: float = DEFAULT_AREA_WEIGHT,
+        area_mode: str = "mean",
         mc_samples: Union[int, Sequence[int]] = 1,
         data_format: str = "auto",
         num_prefix_tokens: Optional[int] = None,
@@ -172,7 +175,9 @@ class IBAttention(BaseModule):
             in_channels, bottleneck_dim, kl=kl, mc_samples=code_samples
         )
         self.decoder_act = IBDecoder(bottleneck_dim, num_classes=0)  # the decoder's ReLU
-        self.objective = IBObjective(beta, codebook_weight, commitment_weight, area_weight)
+        self.objective = IBObjective(
+            beta, codebook_weight, commitment_weight, area_weight, area_mode
+        )
         self.last_attention: Optional[torch.Tensor] = None
         self.last_anchor_indices: Optional[torch.Tensor] = None
         self.last_stats: dict[str, torch.Tensor] = {}

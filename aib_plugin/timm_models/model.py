@@ -168,6 +168,7 @@ class AIBNet(nn.Module):
         commitment_weight: weight of the commitment loss.
         area_weight: weight of the attended area ``mean(mu_a)`` in :meth:`ib_loss` (not in the
             paper; 0, the default, leaves it out).
+        area_mode: ``'mean'`` (the area) or ``'peak'`` (plus ``1 - max(mu_a)`` per map).
         **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 
@@ -191,6 +192,7 @@ class AIBNet(nn.Module):
         codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
         area_weight: float = DEFAULT_AREA_WEIGHT,
+        area_mode: str = "mean",
         **base_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -200,7 +202,9 @@ class AIBNet(nn.Module):
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
         check_positive_int("in_chans", in_chans)
         mc_attention, mc_z = _split_mc(mc_samples)
-        self.objective = IBObjective(beta, codebook_weight, commitment_weight, area_weight)
+        self.objective = IBObjective(
+            beta, codebook_weight, commitment_weight, area_weight, area_mode
+        )
         if global_pool is not None:
             base_kwargs["global_pool"] = global_pool
         base = timm.create_model(

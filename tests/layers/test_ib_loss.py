@@ -85,6 +85,41 @@ def test_area_term_lowers_the_map_where_nothing_else_pulls():
     assert before > 0.3 and after < 0.5 * before
 
 
+def test_peak_area_mode_adds_each_maps_distance_from_a_full_peak():
+    att, bot = _forward()
+    mu = att.attention_mean
+    terms = IBObjective(area_weight=0.2, area_mode="peak")(bot, att)
+    expected = mu.mean() + 1.0 - mu.amax(dim=(1, 2, 3)).mean()
+    torch.testing.assert_close(terms.area_raw, expected)
+    torch.testing.assert_close(terms.area, 0.2 * expected)
+    assert "area_mode='peak'" in repr(IBObjective(area_mode="peak"))
+    with pytest.raises(ValueError, match=r"area_mode .* 'max'"):
+        IBObjective(area_mode="max")
+
+
+def test_peak_area_mode_keeps_a_peak_where_the_mean_mode_lets_the_map_fall():
+    """Alone (no classification loss), both modes shrink the map; 'peak' keeps each map's top."""
+    peaks = {}
+    for mode in ("mean", "peak"):
+        torch.manual_seed(0)
+        attention = IBSpatialAttention(8).train()
+        bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
+        objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
+        optimizer = torch.optim.Adam(attention.parameters(), lr=0.05)
+        x = torch.randn(8, 8, 6, 6)
+        for _ in range(60):
+            att = attention(x)
+            loss = objective(bottleneck(att.modulated.mean(dim=(2, 3))), att).total()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            mu = attention(x).attention_mean
+        peaks[mode] = (mu.amax(dim=(1, 2, 3)).mean().item(), mu.mean().item())
+    assert peaks["mean"][1] < 0.15 and peaks["peak"][1] < 0.15  # both: a small area
+    assert peaks["mean"][0] < 0.7 and peaks["peak"][0] > 0.95  # only 'peak' keeps a full peak
+
+
 @pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight", "area_weight"])
 def test_negative_weights_rejected(name):
     with pytest.raises(ValueError, match=name):

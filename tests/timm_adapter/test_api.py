@@ -131,6 +131,8 @@ def test_area_weight_and_modulation_options(modulation: str) -> None:
     assert torch.allclose(terms.area, 0.2 * terms.area_raw) and 0 < terms.area_raw < 1
     with pytest.raises(ValueError, match="modulation"):
         create("resnet18_aib", num_classes=3, modulation="mask")
+    peak = create("resnet18_aib", num_classes=3, area_weight=0.2, area_mode="peak")
+    assert peak.objective.area_mode == "peak"
 
 
 def test_training_loop_lowers_the_loss() -> None:
