@@ -60,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="tiny sizes (1 epoch, 96 + 48 images) for CI"
     )
     parser.add_argument(
+        "--aib-config",
+        default=None,
+        help="train this MMPretrain config as the 'aib' model instead of "
+        f"configs/cluttered_digits/{CONFIGS['aib']} (e.g. a variant under "
+        "configs/cluttered_digits/variants/)",
+    )
+    parser.add_argument(
         "--cfg-options",
         nargs="+",
         action=DictAction,
@@ -74,6 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="overrides for the AIB models only, e.g. model.neck.kl=vib model.neck.beta=0.001",
     )
     args = parser.parse_args(argv)
+    if args.aib_config is not None and not Path(args.aib_config).is_file():
+        parser.error(f"--aib-config: no config file at {args.aib_config}")
+    if args.aib_config is not None and "aib" not in args.models:
+        parser.error("--aib-config replaces the 'aib' model's config: add 'aib' to --models")
     if args.quick:
         args.epochs = args.epochs or 1
         args.train_samples = args.train_samples or 96
@@ -89,7 +100,8 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path, seed: int):
     """The shipped config of ``kind`` with the demo's sizes applied."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(str(CONFIG_DIR / CONFIGS[kind]))
+    path = args.aib_config if kind == "aib" and args.aib_config else CONFIG_DIR / CONFIGS[kind]
+    cfg = Config.fromfile(str(path))
     cfg.merge_from_dict(args.cfg_options)
     if "aib" in kind:
         cfg.merge_from_dict(args.aib_options)
@@ -325,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             work_dir = out_dir / f"seed{seed}" / kind if several else out_dir / kind
             cfg = load_config(kind, args, work_dir, seed)
             epochs = cfg.train_cfg.max_epochs
-            print(f"[demo] training {kind} ({CONFIGS[kind]}), seed {seed}, for {epochs} epochs")
+            name = Path(cfg.filename).name
+            print(f"[demo] training {kind} ({name}), seed {seed}, for {epochs} epochs")
             start = time.perf_counter()
             runner = Runner.from_cfg(cfg)
             runner.train()

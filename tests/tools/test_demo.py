@@ -115,3 +115,16 @@ def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
     assert "| aib | IB attention | 91.0 ± 1.0 |" in demo.markdown_table(means)
     # a plain model alone has nothing to be compared with
     assert demo.target_checks(rows[:1]) == []
+
+
+def test_demo_rejects_a_missing_aib_config():
+    demo = [sys.executable, str(REPO / "tools" / "demo.py")]
+    result = subprocess.run(
+        demo + ["--aib-config", "no/such.py"], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 2 and "--aib-config: no config file at no/such.py" in result.stderr
+    plain = str(REPO / "configs" / "cluttered_digits" / "resnet18_1xb32_cluttered-digits.py")
+    result = subprocess.run(
+        demo + ["--aib-config", plain, "--models", "plain"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "add 'aib' to --models" in result.stderr
