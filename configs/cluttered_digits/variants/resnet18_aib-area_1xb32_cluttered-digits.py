@@ -1,0 +1,8 @@
+# The area price alone (0.1 from the first step, one learning rate): the demo's AIB model before
+# the warm-up and the faster attention BN were added. README "Results" compares them.
+# Demo: python tools/demo.py --aib-config \
+#     configs/cluttered_digits/variants/resnet18_aib-area_1xb32_cluttered-digits.py
+
+_base_ = ["./resnet18_aib-paper_1xb32_cluttered-digits.py"]
+
+model = dict(neck=dict(area_weight=0.1))

@@ -1,0 +1,13 @@
+# The paper's objective and training on cluttered digits: the demo's AIB model without this
+# package's three additions (no area price, so no warm-up; one learning rate for everything).
+# Demo: python tools/demo.py --aib-config \
+#     configs/cluttered_digits/variants/resnet18_aib-paper_1xb32_cluttered-digits.py
+
+_base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
+
+model = dict(neck=dict(area_weight=0.0))
+optim_wrapper = dict(paramwise_cfg=dict(_delete_=True))
+custom_hooks = [
+    dict(type="IBStatsHook", interval=20),
+    dict(type="AttentionVisualizationHook", interval=4, num_images=4),
+]
