@@ -1,0 +1,10 @@
+# The demo's AIB model with the attention BN at 10x the learning rate instead of 3x: sharper maps
+# (more energy in the box), lower accuracy. README "Results" compares them.
+# Demo: python tools/demo.py --aib-config \
+#     configs/cluttered_digits/variants/resnet18_aib-bn-lr10_1xb32_cluttered-digits.py
+
+_base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
+
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={"neck.attention.head.bn.": dict(lr_mult=10.0)})
+)
