@@ -190,12 +190,9 @@ REFERENCE = {"aib": "plain", "aib_qt": "plain", "timm_aib": "timm_plain"}
 def markdown_table(rows: list[dict]) -> str:
     """One line per (seed, model, map); ``±`` columns when the rows are means over seeds."""
     with_seed = any("seed" in r for r in rows)
-    head = "| seed " if with_seed else ""
-    lines = [
-        head
-        + "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |",
-        ("|---" if with_seed else "") + "|---|---|---|---|---|---|---|",
-    ]
+    header = "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |"
+    rule = "|---|---|---|---|---|---|---|"
+    lines = ["| seed " + header, "|---" + rule] if with_seed else [header, rule]
     for r in rows:
         cells = [str(r["seed"])] if with_seed else []
         cells += [r["model"], r["map"]]
