@@ -23,6 +23,23 @@ def _forward(num_anchors=None):
     return att, bot
 
 
+def _attention_and_input():
+    torch.manual_seed(0)
+    return IBSpatialAttention(8).train(), torch.randn(8, 8, 6, 6)
+
+
+def _fit_alone(attention, x, objective, optimizer_cls, lr, steps):
+    """Train ``attention`` on the IB terms alone (no classification loss)."""
+    bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
+    optimizer = optimizer_cls(attention.parameters(), lr=lr)
+    for _ in range(steps):
+        att = attention(x)
+        loss = objective(bottleneck(att.modulated.mean(dim=(2, 3))), att).total()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def test_terms_are_weighted_once():
     att, bot = _forward(num_anchors=20)
     terms = IBObjective(beta=0.5, codebook_weight=0.4, commitment_weight=0.1)(bot, att)
@@ -68,19 +85,9 @@ def test_area_term_prices_the_attended_area():
 
 def test_area_term_lowers_the_map_where_nothing_else_pulls():
     """Alone (no classification loss), the area term drives the attention mean down."""
-    torch.manual_seed(0)
-    attention = IBSpatialAttention(8).train()
-    bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
-    objective = IBObjective(beta=0.0, area_weight=1.0)
-    optimizer = torch.optim.SGD(attention.parameters(), lr=0.5)
-    x = torch.randn(8, 8, 6, 6)
+    attention, x = _attention_and_input()
     before = attention(x).attention_mean.mean().item()
-    for _ in range(30):
-        att = attention(x)
-        loss = objective(bottleneck(att.modulated.mean(dim=(2, 3))), att).total()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    _fit_alone(attention, x, IBObjective(beta=0.0, area_weight=1.0), torch.optim.SGD, 0.5, 30)
     after = attention(x).attention_mean.mean().item()
     assert before > 0.3 and after < 0.5 * before
 
@@ -101,18 +108,9 @@ def test_peak_area_mode_keeps_a_peak_where_the_mean_mode_lets_the_map_fall():
     """Alone (no classification loss), both modes shrink the map; 'peak' keeps each map's top."""
     peaks = {}
     for mode in ("mean", "peak"):
-        torch.manual_seed(0)
-        attention = IBSpatialAttention(8).train()
-        bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
+        attention, x = _attention_and_input()
         objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
-        optimizer = torch.optim.Adam(attention.parameters(), lr=0.05)
-        x = torch.randn(8, 8, 6, 6)
-        for _ in range(60):
-            att = attention(x)
-            loss = objective(bottleneck(att.modulated.mean(dim=(2, 3))), att).total()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
         with torch.no_grad():
             mu = attention(x).attention_mean
         peaks[mode] = (mu.amax(dim=(1, 2, 3)).mean().item(), mu.mean().item())
