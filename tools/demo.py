@@ -250,6 +250,7 @@ def target_checks(rows: list[dict]) -> list[dict]:
         for key, label, holds in TARGETS:
             ours = [a[key] for a, _ in pairs]
             theirs = [p[key] for _, p in pairs]
+            differences = np.subtract(ours, theirs)
             checks.append(
                 dict(
                     model=model,
@@ -261,21 +262,37 @@ def target_checks(rows: list[dict]) -> list[dict]:
                     met=sum(holds(a, p) for a, p in zip(ours, theirs, strict=True)),
                     seeds=len(pairs),
                     met_on_means=bool(holds(np.mean(ours), np.mean(theirs))),
+                    difference=float(differences.mean()),
+                    # standard error of the paired difference (seed noise); None for one seed
+                    difference_se=(
+                        float(differences.std(ddof=1) / np.sqrt(len(differences)))
+                        if len(differences) > 1
+                        else None
+                    ),
                 )
             )
     return checks
 
 
 def targets_table(checks: list[dict]) -> str:
-    """The target checks as markdown (values are means when there are several seeds)."""
-    lines = ["| model | target | model value | reference value | met |", "|---|---|---|---|---|"]
+    """The target checks as markdown (values are means when there are several seeds).
+
+    With several seeds the difference column adds the standard error of the per-seed
+    differences: a gap smaller than about two of them is within the seed noise.
+    """
+    lines = [
+        "| model | target | model value | reference value | difference | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in checks:
         met = "yes" if c["met_on_means"] else "NO"
+        difference = f"{c['difference']:+.1f}"
         if c["seeds"] > 1:
             met = f"{c['met']}/{c['seeds']} seeds; on the means: {met}"
+            difference += f" ± {c['difference_se']:.1f} (s.e.)"
         lines.append(
             f"| {c['model']} vs {c['reference']} | {c['target']} | {c['value']:.1f} | "
-            f"{c['reference_value']:.1f} | {met} |"
+            f"{c['reference_value']:.1f} | {difference} | {met} |"
         )
     return "\n".join(lines)
 

@@ -102,9 +102,16 @@ def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
     ]
     assert checks["top1"]["value"] == pytest.approx(91.0)
     table = demo.targets_table(list(checks.values()))
+    # differences 0 and -2: mean -1, standard error std(ddof=1) / sqrt(2) = 1
+    assert checks["top1"]["difference"] == pytest.approx(-1.0)
+    assert checks["top1"]["difference_se"] == pytest.approx(1.0)
     assert (
-        "| aib vs plain | top-1 >= plain's | 91.0 | 92.0 | 1/2 seeds; on the means: NO |" in table
+        "| aib vs plain | top-1 >= plain's | 91.0 | 92.0 | -1.0 ± 1.0 (s.e.) | "
+        "1/2 seeds; on the means: NO |" in table
     )
+    one_seed = demo.target_checks(rows[:3])
+    assert one_seed[0]["difference_se"] is None
+    assert "| 90.0 | 90.0 | +0.0 | yes |" in demo.targets_table(one_seed)
     means = demo.mean_rows(rows)
     assert [(m["model"], m["map"], m["seeds"]) for m in means] == [
         ("plain", "Grad-CAM", 2),
