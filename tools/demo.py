@@ -9,6 +9,7 @@ Both models are trained in the same run, on the same data, with the same schedul
     python tools/demo.py --quick              # a smoke run in about a minute
     python tools/demo.py --models plain aib aib_qt --epochs 12 --out-dir outputs/demo_long
     python tools/demo.py --seed 0 1 2 --out-dir outputs/demo_seeds   # means over seeds, 25 min
+    python tools/demo.py --combine outputs/run_a outputs/run_b --out-dir outputs/both  # no training
 
 The summary ends with the issue's targets, AIB against the plain model of the same seed: top-1 at
 least the plain model's, attention pointing game at least the plain Grad-CAM's, energy in the box
@@ -61,6 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="tiny sizes (1 epoch, 96 + 48 images) for CI"
     )
     parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="DIR",
+        default=None,
+        help="train nothing: merge the summary.json of earlier demo runs (e.g. one seed each, "
+        "run separately) into one summary with means over seeds and the targets",
+    )
+    parser.add_argument(
         "--aib-config",
         default=None,
         help="train this MMPretrain config as the 'aib' model instead of "
@@ -86,6 +95,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--aib-config: no config file at {args.aib_config}")
     if args.aib_config is not None and "aib" not in args.models:
         parser.error("--aib-config replaces the 'aib' model's config: add 'aib' to --models")
+    if args.combine is not None:
+        training = ("models", "epochs", "train_samples", "test_samples", "num_images", "seed")
+        training += ("quick", "aib_config", "cfg_options", "aib_options")
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in training
+            if getattr(args, n) != parser.get_default(n)
+        ]
+        if given:
+            parser.error(f"--combine trains nothing: {' '.join(given)} would have no effect")
+        if any(Path(d).resolve() == Path(args.out_dir).resolve() for d in args.combine):
+            parser.error(f"--combine: --out-dir {args.out_dir} is one of the runs it would merge")
+        for run_dir in args.combine:
+            if not (Path(run_dir) / "summary.json").is_file():
+                parser.error(f"--combine: no summary.json in {run_dir} (not a demo output folder)")
     if args.quick:
         args.epochs = args.epochs or 1
         args.train_samples = args.train_samples or 96
@@ -197,7 +221,7 @@ TARGETS = (
 
 def markdown_table(rows: list[dict]) -> str:
     """One line per (seed, model, map); ``±`` columns when the rows are means over seeds."""
-    with_seed = any("seed" in r for r in rows)
+    with_seed = len({r.get("seed") for r in rows}) > 1
     header = "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |"
     rule = "|---|---|---|---|---|---|---|"
     lines = ["| seed " + header, "|---" + rule] if with_seed else [header, rule]
@@ -338,6 +362,51 @@ def draw_grid(results: dict[str, dict], path: Path, num_images: int) -> None:
     plt.close(fig)
 
 
+def combined_rows(run_dirs: list[str]) -> list[dict]:
+    """The rows of several demo runs' ``summary.json``, each (model, map, seed) at most once.
+
+    Raises:
+        ValueError: if a row has no seed or two runs hold the same (model, map, seed), e.g. two
+            different AIB configs both named 'aib' (combine those in separate summaries).
+    """
+    rows, source = [], {}
+    for run_dir in run_dirs:
+        for row in json.loads((Path(run_dir) / "summary.json").read_text())["rows"]:
+            if "seed" not in row:
+                raise ValueError(f"--combine: a row of {run_dir}/summary.json has no seed: {row}")
+            key = (row["model"], row["map"], row["seed"])
+            if key in source:
+                raise ValueError(
+                    f"--combine: {key} is in both {source[key]} and {run_dir}; combine runs of "
+                    "different configs in separate summaries"
+                )
+            source[key] = run_dir
+            rows.append(row)
+    return rows
+
+
+def write_summary(rows: list[dict], out_dir: Path, command: str) -> None:
+    """Write summary.md and summary.json (rows, means over seeds, targets) and print them."""
+    seeds = list(dict.fromkeys(r["seed"] for r in rows))
+    several = len(seeds) > 1
+    report = [f"Cluttered digits, test split. Command: {command.strip()}", markdown_table(rows)]
+    means = mean_rows(rows) if several else []
+    if several:
+        report += [f"Means ± standard deviations over seeds {seeds}:", markdown_table(means)]
+    checks = target_checks(rows)
+    if checks:
+        report += [
+            "Targets (AIB attention against the plain model's Grad-CAM, same seed"
+            + (", means over seeds" if several else "")
+            + "):",
+            targets_table(checks),
+        ]
+    (out_dir / "summary.md").write_text("\n\n".join(report) + "\n")
+    summary = dict(rows=rows, means=means, targets=checks)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print("\n" + "\n\n".join(report[1:]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -347,6 +416,16 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = Path(args.out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    command = "python tools/demo.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.combine is not None:
+        try:
+            rows = combined_rows(args.combine)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        write_summary(rows, out_dir, command)
+        print(f"[demo] the combined summary is in {out_dir}: summary.md, summary.json")
+        return 0
     several = len(args.seed) > 1
     grid_results, rows = {}, []
     for seed in args.seed:
@@ -363,26 +442,10 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - start
             results[kind] = collect_maps(runner, kind)
             for row in summarize(kind, results[kind], seconds):
-                rows.append(dict(row, seed=seed) if several else row)
+                rows.append(dict(row, seed=seed))
         grid_results = grid_results or results  # the first seed's maps go into the picture
-    command = "python tools/demo.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    report = [f"Cluttered digits, test split. Command: {command.strip()}", markdown_table(rows)]
-    means = mean_rows(rows) if several else []
-    if several:
-        report += [f"Means ± standard deviations over seeds {args.seed}:", markdown_table(means)]
-    checks = target_checks(rows)
-    if checks:
-        report += [
-            "Targets (AIB attention against the plain model's Grad-CAM, same seed"
-            + (", means over seeds" if several else "")
-            + "):",
-            targets_table(checks),
-        ]
     draw_grid(grid_results, out_dir / "attention_grid.png", args.num_images)
-    (out_dir / "summary.md").write_text("\n\n".join(report) + "\n")
-    summary = dict(rows=rows, means=means, targets=checks)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    print("\n" + "\n\n".join(report[1:]) + "\n")
+    write_summary(rows, out_dir, command)
     print(f"[demo] everything is in {out_dir}: summary.md, summary.json, attention_grid.png,")
     print("[demo] and per model: logs, checkpoint, attention overlays (vis_data/vis_image).")
     return 0

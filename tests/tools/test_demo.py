@@ -124,6 +124,57 @@ def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
     assert demo.target_checks(rows[:1]) == []
 
 
+def _write_run(run_dir, rows):
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text(json.dumps(dict(rows=rows, means=[], targets=[])))
+    return str(run_dir)
+
+
+def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
+    demo = _demo_module()
+    seed0 = _write_run(
+        tmp_path / "s0",
+        [
+            _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0),
+            _row("aib", "IB attention", 0, 92.0, 85.0, 35.0),
+        ],
+    )
+    seed1 = _write_run(
+        tmp_path / "s1",
+        [
+            _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0),
+            _row("aib", "IB attention", 1, 93.0, 95.0, 40.0),
+        ],
+    )
+    out = tmp_path / "both"
+    assert demo.main(["--combine", seed0, seed1, "--out-dir", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(r["model"], r["seed"]) for r in summary["rows"]] == [
+        ("plain", 0), ("aib", 0), ("plain", 1), ("aib", 1)
+    ]  # fmt: skip
+    assert [m["seeds"] for m in summary["means"]] == [2, 2]
+    top1 = summary["targets"][0]
+    assert (top1["value"], top1["reference_value"], top1["met"]) == (92.5, 92.0, 1)
+    assert "over seeds [0, 1]" in (out / "summary.md").read_text()
+    assert "combined summary is in" in capsys.readouterr().out
+    # the same (model, map, seed) from two runs is refused, naming both
+    other = _write_run(tmp_path / "other", [_row("aib", "IB attention", 1, 50.0, 50.0, 50.0)])
+    assert demo.main(["--combine", seed1, other, "--out-dir", str(tmp_path / "x")]) == 2
+    assert f"('aib', 'IB attention', 1) is in both {seed1} and {other}" in capsys.readouterr().err
+
+
+def test_combine_rejects_training_options_and_bad_folders(tmp_path):
+    demo = [sys.executable, str(REPO / "tools" / "demo.py"), "--combine"]
+    run = _write_run(tmp_path / "run", [_row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0)])
+    result = subprocess.run(demo + [run, "--seed", "1", "--quick"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--combine trains nothing: --seed --quick would have no effect" in result.stderr
+    result = subprocess.run(demo + [str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and f"no summary.json in {tmp_path}" in result.stderr
+    result = subprocess.run(demo + [run, "--out-dir", run], capture_output=True, text=True)
+    assert result.returncode == 2 and f"--out-dir {run} is one of the runs" in result.stderr
+
+
 def test_demo_rejects_a_missing_aib_config():
     demo = [sys.executable, str(REPO / "tools" / "demo.py")]
     result = subprocess.run(
