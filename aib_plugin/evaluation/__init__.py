@@ -3,21 +3,27 @@
 from .cam import grad_cam_maps
 from .localization import (
     LocalizationScores,
+    PointingMisses,
     box_accuracy,
     energy_in_box,
     normalize_map,
     pointing_hit,
+    pointing_misses,
     resize_map,
     score_maps,
+    shift_map,
 )
 
 __all__ = [
     "LocalizationScores",
+    "PointingMisses",
     "box_accuracy",
     "grad_cam_maps",
     "energy_in_box",
     "normalize_map",
     "pointing_hit",
+    "pointing_misses",
     "resize_map",
     "score_maps",
+    "shift_map",
 ]

@@ -87,6 +87,79 @@ def pointing_hit(saliency: np.ndarray | torch.Tensor, box: Sequence[float]) -> b
     return bool(x1 <= x < x2 and y1 <= y < y2)
 
 
+class PointingMisses(NamedTuple):
+    """Where a set of maps' maxima fall relative to their boxes, in pixels.
+
+    Attributes:
+        num_images: maps scored.
+        hits: maxima inside the box (the pointing game's hits).
+        near_misses: maxima outside the box but at most ``margin`` pixels from it.
+        far_misses: the other maxima (and constant maps, which have none).
+        mean_offset: mean ``(dx, dy)`` of the maximum from the box centre over the non-constant
+            maps (positive: right of and below the centre).
+    """
+
+    num_images: int
+    hits: int
+    near_misses: int
+    far_misses: int
+    mean_offset: tuple[float, float]
+
+
+def pointing_misses(
+    maps: Sequence[np.ndarray | torch.Tensor],
+    boxes: Sequence[Sequence[float]],
+    image_size: tuple[int, int],
+    margin: float,
+) -> PointingMisses:
+    """Split the pointing game's misses into near (within ``margin`` px of the box) and far.
+
+    Maps are resized to ``image_size`` (H, W) as in :func:`score_maps`. A ``margin`` of one
+    feature-map cell tells misses by one cell (the map's resolution) from maps that point
+    elsewhere, and ``mean_offset`` shows whether the near misses lean one way.
+    """
+    if len(maps) != len(boxes):
+        raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0 pixels, got {margin}")
+    hits = near = far = 0
+    offsets = []
+    for saliency, box in zip(maps, boxes, strict=True):
+        array = resize_map(saliency, image_size)
+        x1, y1, x2, y2 = _check_box(box, *array.shape)
+        if array.max() - array.min() <= 1e-12:
+            far += 1
+            continue
+        y, x = np.unravel_index(np.argmax(array), array.shape)
+        offsets.append((x - (x1 + x2 - 1) / 2, y - (y1 + y2 - 1) / 2))
+        distance = max(x1 - x, x - (x2 - 1), y1 - y, y - (y2 - 1))  # > 0 outside the box
+        if distance <= 0:
+            hits += 1
+        elif distance <= margin:
+            near += 1
+        else:
+            far += 1
+    mean_offset = tuple(np.mean(offsets, axis=0).tolist()) if offsets else (0.0, 0.0)
+    return PointingMisses(len(maps), hits, near, far, mean_offset)
+
+
+def shift_map(saliency: np.ndarray | torch.Tensor, dx: float, dy: float) -> np.ndarray:
+    """Move a 2-D map by ``(dx, dy)`` pixels (bilinear; the border values extend inwards)."""
+    array = _as_2d(saliency)
+    height, width = array.shape
+    xs = (torch.arange(width, dtype=torch.float64) - dx + 0.5) / width * 2 - 1
+    ys = (torch.arange(height, dtype=torch.float64) - dy + 0.5) / height * 2 - 1
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None]
+    moved = F.grid_sample(
+        torch.from_numpy(array)[None, None],
+        grid,
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=False,
+    )
+    return moved[0, 0].numpy()
+
+
 def energy_in_box(saliency: np.ndarray | torch.Tensor, box: Sequence[float]) -> float:
     """Share of the normalised map's mass inside ``box`` (0 for a constant map)."""
     array = normalize_map(saliency)

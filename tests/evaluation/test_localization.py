@@ -7,8 +7,10 @@ from aib_plugin.evaluation import (
     energy_in_box,
     normalize_map,
     pointing_hit,
+    pointing_misses,
     resize_map,
     score_maps,
+    shift_map,
 )
 
 BOX = (10, 20, 30, 40)  # x1, y1, x2, y2
@@ -91,3 +93,37 @@ def test_normalize_map_range():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _peak_map(x: int, y: int, size: int = 64) -> np.ndarray:
+    saliency = np.zeros((size, size))
+    saliency[y, x] = 1.0
+    return saliency
+
+
+def test_pointing_misses_splits_near_from_far_and_measures_the_offset():
+    box = (20, 20, 30, 30)  # centre (24.5, 24.5)
+    maps = [
+        _peak_map(25, 25),  # inside: a hit
+        _peak_map(33, 25),  # 4 px right of the box: a near miss at margin 8
+        _peak_map(50, 50),  # 21 px away: a far miss
+        np.ones((64, 64)),  # constant: no maximum, a far miss, no offset
+    ]
+    misses = pointing_misses(maps, [box] * 4, (64, 64), margin=8)
+    assert (misses.num_images, misses.hits, misses.near_misses, misses.far_misses) == (4, 1, 1, 2)
+    # offsets (0.5, 0.5), (8.5, 0.5), (25.5, 25.5)
+    assert misses.mean_offset == pytest.approx((34.5 / 3, 26.5 / 3))
+    # a smaller margin turns the near miss into a far one
+    assert pointing_misses(maps, [box] * 4, (64, 64), margin=3).near_misses == 0
+    with pytest.raises(ValueError, match="margin must be >= 0 pixels, got -1"):
+        pointing_misses(maps, [box] * 4, (64, 64), margin=-1)
+
+
+def test_shift_map_moves_the_peak_and_keeps_the_border():
+    moved = shift_map(_peak_map(10, 20), -4, -4)
+    assert np.unravel_index(np.argmax(moved), moved.shape) == (16, 6)
+    assert moved.max() == pytest.approx(1.0)
+    # half a pixel splits the peak between two pixels
+    assert shift_map(_peak_map(10, 20), 0.5, 0)[20, 10:12] == pytest.approx([0.5, 0.5])
+    ramp = np.tile(np.arange(8.0), (8, 1))
+    assert shift_map(ramp, 2, 0)[0, :3] == pytest.approx([0.0, 0.0, 0.0])  # border extends

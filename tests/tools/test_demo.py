@@ -20,8 +20,10 @@ def _demo_module():
     return module
 
 
-def test_demo_quick_runs_end_to_end(tmp_path):
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    """One tiny demo run (plain, aib, aib_qt) shared by the tests that read its outputs."""
+    out = tmp_path_factory.mktemp("quick") / "demo"
     env = dict(os.environ, OMP_NUM_THREADS="2")
     cmd = [
         sys.executable,
@@ -35,6 +37,11 @@ def test_demo_quick_runs_end_to_end(tmp_path):
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out, result
+
+
+def test_demo_quick_runs_end_to_end(quick_demo):
+    out, result = quick_demo
     assert f"everything is in {out}" in result.stdout
     # MMPretrain's runner logged the IB terms and the localization metric
     log = result.stdout + result.stderr
@@ -63,6 +70,24 @@ def test_demo_quick_runs_end_to_end(tmp_path):
     assert grid.size[0] > 300 and grid.size[1] > 300
     overlays = list((out / "aib").glob("*/vis_data/vis_image/*.png"))
     assert overlays, "the attention hook wrote no overlay"
+
+
+def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
+    out, _ = quick_demo
+    tool = [sys.executable, str(REPO / "tools" / "pointing_misses.py")]
+    result = subprocess.run(
+        tool + [str(out / "plain"), str(out / "aib")], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "One cell = 8 px; 24 test images." in result.stdout  # 64 px images, an 8x8 last stage
+    lines = [line for line in result.stdout.splitlines() if line.startswith(f"| {out}")]
+    assert [line.split(" | ")[1] for line in lines] == ["Grad-CAM", "IB attention", "Grad-CAM"]
+    for line in lines:
+        pointing, near, far = (float(v) for v in line.split(" | ")[2:5])
+        assert pointing + near + far == pytest.approx(100.0, abs=0.2)
+    # a folder that is not a finished run is refused by name
+    result = subprocess.run(tool + [str(out)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2 and f"{out}: expected one dumped config" in result.stderr
 
 
 def test_demo_rejects_bad_sizes():
