@@ -37,3 +37,21 @@ def test_area_weight_warm_up_targets_the_necks_objective() -> None:
     # at the warm-up's first step (weight 0) the term is simply absent from the loss
     objective.area_weight = 0.0
     assert model.neck(model.backbone(torch.randn(2, 3, 64, 64))).ib_terms.area is None
+
+
+def test_beta_warm_up_variant_warms_both_weights_of_the_objective() -> None:
+    path = (
+        CONFIGS
+        / "cluttered_digits"
+        / "variants"
+        / "resnet18_aib-beta-warmup_1xb32_cluttered-digits.py"
+    )
+    cfg = Config.fromfile(str(path))
+    warmups = [h for h in cfg.custom_hooks if h["type"] == "WarmupParamHook"]
+    assert sorted(h["param_name"] for h in warmups) == ["area_weight", "beta"]
+    model = MODELS.build(cfg.model)
+    for hook in warmups:  # each names a real attribute of the neck's objective
+        objective = operator.attrgetter(hook["module_name"])(model)
+        assert getattr(objective, hook["param_name"]) > 0
+    # the demo config's other hooks are kept
+    assert {h["type"] for h in cfg.custom_hooks} >= {"IBStatsHook", "AttentionVisualizationHook"}
