@@ -91,6 +91,7 @@ def miss_rows(work_dir: Path) -> list[dict]:
     config, checkpoint = find_run(work_dir)
     cfg = Config.fromfile(str(config))
     cfg.custom_hooks = []
+    cfg.log_level = "WARNING"  # the runner's set-up report is not this tool's output
     with tempfile.TemporaryDirectory() as scratch:  # the runner's logs; the run stays untouched
         cfg.work_dir = scratch
         runner = Runner.from_cfg(cfg)
