@@ -371,7 +371,12 @@ def combined_rows(run_dirs: list[str]) -> list[dict]:
     """
     rows, source = [], {}
     for run_dir in run_dirs:
-        for row in json.loads((Path(run_dir) / "summary.json").read_text())["rows"]:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+        if not isinstance(summary, dict) or "rows" not in summary:
+            raise ValueError(
+                f"--combine: {run_dir}/summary.json has no 'rows' (written by an older demo?)"
+            )
+        for row in summary["rows"]:
             if "seed" not in row:
                 raise ValueError(f"--combine: a row of {run_dir}/summary.json has no seed: {row}")
             key = (row["model"], row["map"], row["seed"])

@@ -186,6 +186,16 @@ def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
     other = _write_run(tmp_path / "other", [_row("aib", "IB attention", 1, 50.0, 50.0, 50.0)])
     assert demo.main(["--combine", seed1, other, "--out-dir", str(tmp_path / "x")]) == 2
     assert f"('aib', 'IB attention', 1) is in both {seed1} and {other}" in capsys.readouterr().err
+    # a summary without seeds, or of another shape, is refused by name
+    unseeded = _write_run(tmp_path / "unseeded", [dict(_row("aib", "IB attention", 0, 1, 1, 1))])
+    summary = json.loads((tmp_path / "unseeded" / "summary.json").read_text())
+    del summary["rows"][0]["seed"]
+    (tmp_path / "unseeded" / "summary.json").write_text(json.dumps(summary))
+    assert demo.main(["--combine", unseeded, "--out-dir", str(tmp_path / "y")]) == 2
+    assert f"a row of {unseeded}/summary.json has no seed" in capsys.readouterr().err
+    (tmp_path / "unseeded" / "summary.json").write_text("[]")
+    assert demo.main(["--combine", unseeded, "--out-dir", str(tmp_path / "y")]) == 2
+    assert "has no 'rows'" in capsys.readouterr().err
 
 
 def test_combine_rejects_training_options_and_bad_folders(tmp_path):
