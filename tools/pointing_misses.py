@@ -106,8 +106,9 @@ def miss_rows(work_dir: Path) -> list[dict]:
     for source, saliency in (("IB attention", maps["attention"]), ("Grad-CAM", maps["cam"])):
         if not saliency:
             continue
-        misses = pointing_misses(saliency, maps["boxes"], size, margin=cell)
-        moved = [shift_map(resize_map(m, size), -half_cell, -half_cell) for m in saliency]
+        resized = [resize_map(m, size) for m in saliency]  # once, for both scores
+        misses = pointing_misses(resized, maps["boxes"], size, margin=cell)
+        moved = [shift_map(m, -half_cell, -half_cell) for m in resized]
         moved_hits = [pointing_hit(m, b) for m, b in zip(moved, maps["boxes"], strict=True)]
         rows.append(
             dict(

@@ -6,7 +6,8 @@
 
 _base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
 
-custom_hooks = [  # the demo config's hooks, plus the beta warm-up
+# MMEngine replaces lists on inheritance: the demo config's hooks restated, plus the beta warm-up
+custom_hooks = [
     dict(type="IBStatsHook", interval=20),
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
     dict(
