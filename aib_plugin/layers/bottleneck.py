@@ -102,6 +102,18 @@ class VariationalBottleneck(nn.Module):
         self.mc_samples = mc_samples
         self.std_offset = STD_OFFSET
         self.fc = nn.Linear(in_features, 2 * bottleneck_dim, device=device, dtype=dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-initialise ``fc`` (normal, fan-in, ReLU gain; zero bias).
+
+        z feeds the decoder's ReLU, so this keeps the signal's scale through encoder and decoder.
+        PyTorch's default ``Linear`` init divides the variance by 3 (by 6 after the ReLU): with it
+        the demo's AIB model learned about half as fast as the plain model and ended 0.9 points
+        behind it in top-1 (README "Results", "Initialisation").
+        """
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+        nn.init.zeros_(self.fc.bias)
 
     def forward(self, x: torch.Tensor) -> BottleneckOutput:
         """Encode pooled features ``x`` of shape (B, in_features)."""

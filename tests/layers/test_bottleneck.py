@@ -48,6 +48,19 @@ def test_bottleneck_kl_is_in_bits_of_its_own_mu_sigma():
     torch.testing.assert_close(sigma, torch.full((2, 8), math.log1p(math.exp(-5.0))))
 
 
+def test_init_keeps_the_signal_scale_through_the_decoder_relu():
+    # He init: relu(mu) keeps the input's second moment (PyTorch's default init: 1/6 of it)
+    torch.manual_seed(0)
+    layer = VariationalBottleneck(512, bottleneck_dim=256)
+    x = torch.randn(256, 512)
+    mu = layer(x).mu
+    assert torch.equal(layer.fc.bias, torch.zeros_like(layer.fc.bias))
+    assert 0.85 < torch.relu(mu).pow(2).mean().item() / x.pow(2).mean().item() < 1.15
+    layer.fc.weight.data.zero_()
+    layer.reset_parameters()
+    assert layer.fc.weight.std().item() == pytest.approx(math.sqrt(2.0 / 512), rel=0.05)
+
+
 def test_train_samples_eval_is_mean_and_mc_repeats():
     layer = VariationalBottleneck(6, bottleneck_dim=4, mc_samples=3)
     x = torch.randn(2, 6)
