@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--area-weight",
         type=float,
         default=0.1,
-        help="AIB variants' area_weight (as the digits configs; 0 = the paper's objective)",
+        help="AIB variants' area_weight (as the timm digits config; 0 = the paper's objective)",
     )
     add(
         "--initial-attention",
