@@ -110,7 +110,7 @@ class VariationalBottleneck(nn.Module):
         z feeds the decoder's ReLU, so this keeps the signal's scale through encoder and decoder.
         PyTorch's default ``Linear`` init divides the variance by 3 (by 6 after the ReLU): with it
         the demo's AIB model learned about half as fast as the plain model and ended 0.9 points
-        behind it in top-1 (README "Results", "Initialisation").
+        behind it in top-1 (README "Results", "The bottleneck's initialisation").
         """
         nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
         nn.init.zeros_(self.fc.bias)
