@@ -1,21 +1,18 @@
 """tools/train_curve.py: per-epoch training loss from MMEngine's scalars.json, grouped by seed."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from mmp_helpers import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("train_curve", REPO / "tools" / "train_curve.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("train_curve")
 
 
 def _write_run(work_dir: Path, losses_by_epoch: dict[int, list[float]], key: str) -> None:
