@@ -5,6 +5,7 @@ Full objective in bits (DESIGN.md section 1, step 8)::
     CE / ln 2  +  beta * KL(q(z|x) || N(0, I)) / ln 2  +  lambda_g * L_vq  +  lambda_c * L_commit
                [ +  lambda_a * mean(mu_a) ]              area_mode='mean'
                [ +  lambda_a * (mean(mu_a) + 1 - mean_b(max_hw(mu_a))) ]   area_mode='peak'
+               [ +  lambda_a * mean_b(mean_hw(mu_a) / max_hw(mu_a)) ]      area_mode='relative'
 
 The last term is an option of this package, not of the paper (``area_weight``, default 0): the
 attended area, a price on attending. Under the residual modulation ``X * (1 + a)`` nothing else
@@ -12,6 +13,9 @@ sets the attention where the features are empty (background), so without it the 
 arbitrary level there; with it the map falls to zero wherever classification does not need it.
 ``area_mode='peak'`` also pays for each map's peak being below 1, so a map cannot fall to zero
 everywhere (on images the classifier gets right without attention, the plain area term lets it).
+``area_mode='relative'`` prices each map's area against its own peak: it does not depend on the
+map's level, so it cannot fade a map (it sharpens it: the rest falls, the peak rises), and it
+pulls hardest on maps whose peak is low. README "Results" measures the three.
 """
 
 import math
@@ -31,8 +35,11 @@ DEFAULT_CODEBOOK_WEIGHT = 0.4
 DEFAULT_COMMITMENT_WEIGHT = 0.1
 #: No area term by default: the paper has none.
 DEFAULT_AREA_WEIGHT = 0.0
-#: The area term's forms: the attended area, or the area plus the peak's distance from 1.
-AREA_MODES = ("mean", "peak")
+#: The area term's forms: the attended area, the area plus the peak's distance from 1, or the
+#: area over the peak.
+AREA_MODES = ("mean", "peak", "relative")
+#: Floor of a map's peak in ``area_mode='relative'``.
+RELATIVE_AREA_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ class IBLossTerms:
         commitment_raw: the unweighted commitment loss, or None.
         area: ``lambda_a * area_raw`` (weighted), or None when ``area_weight`` is 0.
         area_raw: the attended area ``mean(mu_a)`` (``area_mode='peak'``: plus
-            ``1 - mean_b(max_hw(mu_a))``), or None.
+            ``1 - mean_b(max_hw(mu_a))``; ``'relative'``: ``mean_b(mean_hw(mu_a) /
+            max_hw(mu_a))``), or None.
     """
 
     kl: torch.Tensor
@@ -107,8 +115,9 @@ class IBObjective:
         commitment_weight: lambda_c, weight of the commitment loss (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (not in the paper;
             0 leaves the term out).
-        area_mode: ``'mean'`` (the area) or ``'peak'`` (the area plus ``1 - max(mu_a)`` per map,
-            averaged over the batch: a sparse map that keeps a peak).
+        area_mode: ``'mean'`` (the area), ``'peak'`` (the area plus ``1 - max(mu_a)`` per map,
+            averaged over the batch: a sparse map that keeps a peak) or ``'relative'`` (each
+            map's area over its peak, averaged over the batch: a sparse map at any level).
     """
 
     def __init__(
@@ -148,6 +157,9 @@ class IBObjective:
             area_raw = attention_mean.mean()
             if self.area_mode == "peak":
                 area_raw = area_raw + 1.0 - attention_mean.amax(dim=(1, 2, 3)).mean()
+            elif self.area_mode == "relative":
+                peak = attention_mean.amax(dim=(1, 2, 3)).clamp_min(RELATIVE_AREA_EPS)
+                area_raw = (attention_mean.mean(dim=(1, 2, 3)) / peak).mean()
         return IBLossTerms(
             kl=self.beta * bottleneck.kl_bits,
             codebook=None if codebook_raw is None else self.codebook_weight * codebook_raw,

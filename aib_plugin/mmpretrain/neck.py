@@ -105,8 +105,9 @@ class IBAttention(BaseModule):
         commitment_weight: lambda_c (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (``loss_area``); not
             in the paper, 0 (default) leaves it out; README "Results" measures it.
-        area_mode: ``'mean'`` (the area) or ``'peak'`` (plus ``1 - max(mu_a)`` per map, so
-            no map falls to zero everywhere); see ``aib_plugin.layers.IBObjective``.
+        area_mode: ``'mean'`` (the area), ``'peak'`` (plus ``1 - max(mu_a)`` per map, so
+            no map falls to zero everywhere) or ``'relative'`` (each map's area over its peak:
+            the map cannot fade); see ``aib_plugin.layers.IBObjective``.
         mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
             deterministic mean; the paper tests with 4 (16 samples).
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).

@@ -168,7 +168,8 @@ class AIBNet(nn.Module):
         commitment_weight: weight of the commitment loss.
         area_weight: weight of the attended area ``mean(mu_a)`` in :meth:`ib_loss` (not in the
             paper; 0, the default, leaves it out).
-        area_mode: ``'mean'`` (the area) or ``'peak'`` (plus ``1 - max(mu_a)`` per map).
+        area_mode: ``'mean'`` (the area), ``'peak'`` (plus ``1 - max(mu_a)`` per map) or
+            ``'relative'`` (each map's area over its peak).
         **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 

@@ -118,6 +118,35 @@ def test_peak_area_mode_keeps_a_peak_where_the_mean_mode_lets_the_map_fall():
     assert peaks["mean"][0] < 0.7 and peaks["peak"][0] > 0.95  # only 'peak' keeps a full peak
 
 
+def test_relative_area_mode_is_each_maps_area_over_its_peak():
+    att, bot = _forward()
+    mu = att.attention_mean
+    terms = IBObjective(area_weight=0.3, area_mode="relative")(bot, att)
+    expected = (mu.mean(dim=(1, 2, 3)) / mu.amax(dim=(1, 2, 3))).mean()
+    torch.testing.assert_close(terms.area_raw, expected)
+    torch.testing.assert_close(terms.area, 0.3 * expected)
+    scaled = att._replace(attention_mean=0.1 * mu)  # a faded map: same shape, lower level
+    torch.testing.assert_close(
+        IBObjective(area_weight=0.3, area_mode="relative")(bot, scaled).area_raw, expected
+    )
+
+
+def test_relative_area_mode_sharpens_the_map_instead_of_fading_it():
+    """Alone (no classification loss), 'mean' lowers the whole map; 'relative' lowers the map
+    against its peak, so the peak stays while the rest falls."""
+    stats = {}
+    for mode in ("mean", "relative"):
+        attention, x = _attention_and_input()
+        objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
+        _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
+        with torch.no_grad():
+            mu = attention(x).attention_mean
+        peak = mu.amax(dim=(1, 2, 3))
+        stats[mode] = (peak.mean().item(), (mu.mean(dim=(1, 2, 3)) / peak).mean().item())
+    assert stats["mean"][0] < 0.7 and stats["relative"][0] > 0.9  # only 'relative' keeps a peak
+    assert stats["relative"][1] < 0.3  # and most of the map is well below it
+
+
 @pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight", "area_weight"])
 def test_negative_weights_rejected(name):
     with pytest.raises(ValueError, match=name):

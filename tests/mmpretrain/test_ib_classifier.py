@@ -60,12 +60,17 @@ def test_area_weight_adds_loss_area_and_gate_modulation_builds() -> None:
     assert 0 < losses["loss_area"] < 0.5
 
 
-def test_peak_area_mode_reaches_the_objective() -> None:
-    model = MODELS.build(_cfg(neck__area_weight=0.5, neck__area_mode="peak"))
-    assert model.neck.objective.area_mode == "peak"
+@pytest.mark.parametrize("mode", ["peak", "relative"])
+def test_area_mode_reaches_the_objective(mode: str) -> None:
+    model = MODELS.build(_cfg(neck__area_weight=0.5, neck__area_mode=mode))
+    assert model.neck.objective.area_mode == mode
     losses = model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
     mu = model.neck.last_attention
-    expected = 0.5 * (mu.mean() + 1 - mu.amax(dim=(1, 2, 3)).mean())
+    peak = mu.amax(dim=(1, 2, 3))
+    if mode == "peak":
+        expected = 0.5 * (mu.mean() + 1 - peak.mean())
+    else:
+        expected = 0.5 * (mu.mean(dim=(1, 2, 3)) / peak).mean()
     torch.testing.assert_close(losses["loss_area"], expected)
     with pytest.raises(ValueError, match="area_mode"):
         MODELS.build(_cfg(neck__area_mode="max"))

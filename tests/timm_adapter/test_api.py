@@ -133,6 +133,8 @@ def test_area_weight_and_modulation_options(modulation: str) -> None:
         create("resnet18_aib", num_classes=3, modulation="mask")
     peak = create("resnet18_aib", num_classes=3, area_weight=0.2, area_mode="peak")
     assert peak.objective.area_mode == "peak"
+    relative = create("resnet18_aib", num_classes=3, area_weight=0.2, area_mode="relative")
+    assert relative.objective.area_mode == "relative"
 
 
 def test_training_loop_lowers_the_loss() -> None:
