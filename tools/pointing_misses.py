@@ -8,6 +8,8 @@ On the test split it scores the model's maps (the IB attention if the model has 
 Grad-CAM of the backbone's last stage) and prints one line per map: the pointing game, the misses
 within one feature-map cell of the box and those farther away, the mean offset of the map's
 maximum from the box centre, and the pointing game with every map moved half a cell up and left.
+A second table splits the IB attention's pointing game by each map's own peak (``max mu_a``,
+before normalisation): maps that have faded (a low peak) point at the object less often.
 
 That last column tests one cause of near misses in sharp maps: a stride-2 convolution with
 "same" padding centres output pixel ``i`` on input pixel ``2 i``, so cell ``j`` of a stride-``S``
@@ -86,7 +88,13 @@ def miss_rows(work_dir: Path) -> list[dict]:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from aib_plugin.evaluation import pointing_hit, pointing_misses, resize_map, shift_map
+    from aib_plugin.evaluation import (
+        pointing_by_peak,
+        pointing_hit,
+        pointing_misses,
+        resize_map,
+        shift_map,
+    )
 
     config, checkpoint = find_run(work_dir)
     cfg = Config.fromfile(str(config))
@@ -121,6 +129,11 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 offset=misses.mean_offset,
                 pointing_moved=100 * float(np.mean(moved_hits)),
                 images=misses.num_images,
+                peak_bins=(
+                    pointing_by_peak(saliency, maps["boxes"], size)
+                    if source == "IB attention"
+                    else None
+                ),
             )
         )
     return rows
@@ -141,6 +154,27 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def peak_table(rows: list[dict]) -> str:
+    """The IB attention's pointing game by the map's own peak: 'images % / pointing %' per bin."""
+    rows = [r for r in rows if r["peak_bins"] is not None]
+    if not rows:
+        return ""
+    bins = rows[0]["peak_bins"]
+    names = [
+        f"peak [{b.low:g}, {b.high:g}{']' if i == len(bins) - 1 else ')'}"
+        for i, b in enumerate(bins)
+    ]
+    lines = ["| run | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for r in rows:
+        cells = [
+            f"{100 * b.num_images / r['images']:.1f} / "
+            + (f"{100 * b.hits / b.num_images:.1f}" if b.num_images else "-")
+            for b in r["peak_bins"]
+        ]
+        lines.append(f"| {r['run']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -153,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     cells = sorted({r["cell"] for r in rows})
     print(f"\nOne cell = {', '.join(map(str, cells))} px; {rows[0]['images']} test images.\n")
     print(markdown_table(rows))
+    peaks = peak_table(rows)
+    if peaks:
+        print(
+            "\nIB attention by the map's own peak (max mu_a): share of the test images % / "
+            "pointing game % in each bin.\n"
+        )
+        print(peaks)
     return 0
 
 

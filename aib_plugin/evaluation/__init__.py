@@ -3,10 +3,12 @@
 from .cam import grad_cam_maps
 from .localization import (
     LocalizationScores,
+    PeakBin,
     PointingMisses,
     box_accuracy,
     energy_in_box,
     normalize_map,
+    pointing_by_peak,
     pointing_hit,
     pointing_misses,
     resize_map,
@@ -16,11 +18,13 @@ from .localization import (
 
 __all__ = [
     "LocalizationScores",
+    "PeakBin",
     "PointingMisses",
     "box_accuracy",
     "grad_cam_maps",
     "energy_in_box",
     "normalize_map",
+    "pointing_by_peak",
     "pointing_hit",
     "pointing_misses",
     "resize_map",

@@ -143,6 +143,48 @@ def pointing_misses(
     return PointingMisses(len(maps), hits, near, far, mean_offset)
 
 
+#: Edges of the peak bins of :func:`pointing_by_peak` (a sigmoid map's maximum lies in [0, 1]).
+DEFAULT_PEAK_EDGES = (0.0, 0.3, 0.6, 0.9, 1.0)
+
+
+class PeakBin(NamedTuple):
+    """The maps whose maximum lies in ``[low, high)`` (the last bin includes ``high``)."""
+
+    low: float
+    high: float
+    num_images: int
+    hits: int
+
+
+def pointing_by_peak(
+    maps: Sequence[np.ndarray | torch.Tensor],
+    boxes: Sequence[Sequence[float]],
+    image_size: tuple[int, int],
+    edges: Sequence[float] = DEFAULT_PEAK_EDGES,
+) -> list[PeakBin]:
+    """The pointing game split by each map's own maximum, before any normalisation.
+
+    For maps with a meaningful level, such as an attention mean in [0, 1]: a map that has faded
+    (a low peak) still has an argmax after min-max normalisation, but it no longer says much.
+    Maps are resized to ``image_size`` as in :func:`score_maps`; the peak is the unresized map's.
+    """
+    if len(maps) != len(boxes):
+        raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
+    edges = [float(e) for e in edges]
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
+        raise ValueError(f"edges must be at least two increasing values, got {edges}")
+    counts = [[0, 0] for _ in edges[1:]]
+    for saliency, box in zip(maps, boxes, strict=True):
+        peak = float(_as_2d(saliency).max())
+        if not edges[0] <= peak <= edges[-1]:
+            raise ValueError(f"a map's maximum {peak:.4g} lies outside the edges {edges}")
+        index = min(int(np.searchsorted(edges, peak, side="right")) - 1, len(counts) - 1)
+        counts[index][0] += 1
+        counts[index][1] += pointing_hit(resize_map(saliency, image_size), box)
+    bounds = zip(edges[:-1], edges[1:], strict=True)
+    return [PeakBin(lo, hi, n, h) for (lo, hi), (n, h) in zip(bounds, counts, strict=True)]
+
+
 def shift_map(saliency: np.ndarray | torch.Tensor, dx: float, dy: float) -> np.ndarray:
     """Move a 2-D map by ``(dx, dy)`` pixels (bilinear; the border values extend inwards)."""
     array = _as_2d(saliency)

@@ -6,6 +6,7 @@ from aib_plugin.evaluation import (
     box_accuracy,
     energy_in_box,
     normalize_map,
+    pointing_by_peak,
     pointing_hit,
     pointing_misses,
     resize_map,
@@ -117,6 +118,24 @@ def test_pointing_misses_splits_near_from_far_and_measures_the_offset():
     assert pointing_misses(maps, [box] * 4, (64, 64), margin=3).near_misses == 0
     with pytest.raises(ValueError, match="margin must be >= 0 pixels, got -1"):
         pointing_misses(maps, [box] * 4, (64, 64), margin=-1)
+
+
+def test_pointing_by_peak_bins_maps_by_their_own_maximum():
+    box = (20, 20, 30, 30)
+    maps = [
+        0.2 * _peak_map(25, 25),  # faded, inside: bin [0, 0.3)
+        0.2 * _peak_map(50, 50),  # faded, outside
+        0.7 * _peak_map(50, 50),  # [0.6, 0.9), outside
+        _peak_map(25, 25),  # full peak (1.0 goes to the last bin), inside
+        0.95 * _peak_map(26, 26),  # [0.9, 1.0], inside
+    ]
+    bins = pointing_by_peak(maps, [box] * 5, (64, 64))
+    assert [(b.low, b.high) for b in bins] == [(0.0, 0.3), (0.3, 0.6), (0.6, 0.9), (0.9, 1.0)]
+    assert [(b.num_images, b.hits) for b in bins] == [(2, 1), (0, 0), (1, 0), (2, 2)]
+    with pytest.raises(ValueError, match=r"maximum 2 lies outside the edges \[0.0, 0.3"):
+        pointing_by_peak([2 * _peak_map(25, 25)], [box], (64, 64))
+    with pytest.raises(ValueError, match="edges must be at least two increasing values"):
+        pointing_by_peak(maps, [box] * 5, (64, 64), edges=(0.5, 0.5))
 
 
 def test_shift_map_moves_the_peak_and_keeps_the_border():

@@ -81,10 +81,17 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "One cell = 8 px; 24 test images." in result.stdout  # 64 px images, an 8x8 last stage
     lines = [line for line in result.stdout.splitlines() if line.startswith(f"| {out}")]
-    assert [line.split(" | ")[1] for line in lines] == ["Grad-CAM", "IB attention", "Grad-CAM"]
-    for line in lines:
+    assert [line.split(" | ")[1] for line in lines[:3]] == ["Grad-CAM", "IB attention", "Grad-CAM"]
+    for line in lines[:3]:
         pointing, near, far = (float(v) for v in line.split(" | ")[2:5])
         assert pointing + near + far == pytest.approx(100.0, abs=0.2)
+    # the IB attention's pointing by its own peak: four bins whose shares add up to 100 %
+    assert "| run | peak [0, 0.3) | peak [0.3, 0.6) | peak [0.6, 0.9) | peak [0.9, 1] |" in (
+        result.stdout
+    )
+    (peak_line,) = lines[3:]
+    shares = [float(cell.split(" / ")[0]) for cell in peak_line.strip(" |").split(" | ")[1:]]
+    assert len(shares) == 4 and sum(shares) == pytest.approx(100.0, abs=0.2)
     # a folder that is not a finished run is refused by name
     result = subprocess.run(tool + [str(out)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and f"{out}: expected one dumped config" in result.stderr
