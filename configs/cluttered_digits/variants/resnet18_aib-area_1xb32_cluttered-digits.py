@@ -5,4 +5,4 @@
 
 _base_ = ["./resnet18_aib-paper_1xb32_cluttered-digits.py"]
 
-model = dict(neck=dict(area_weight=0.1))
+model = dict(neck=dict(area_weight=0.1, area_mode="mean"))  # the plain area mean(mu_a)
