@@ -8,8 +8,6 @@ On the test split it scores the model's maps (the IB attention if the model has 
 Grad-CAM of the backbone's last stage) and prints one line per map: the pointing game, the misses
 within one feature-map cell of the box and those farther away, the mean offset of the map's
 maximum from the box centre, and the pointing game with every map moved half a cell up and left.
-A second table splits the IB attention's pointing game by each map's own peak (``max mu_a``,
-before normalisation): maps that have faded (a low peak) point at the object less often.
 
 That last column tests one cause of near misses in sharp maps: a stride-2 convolution with
 "same" padding centres output pixel ``i`` on input pixel ``2 i``, so cell ``j`` of a stride-``S``
@@ -17,6 +15,9 @@ map is centred on image pixel ``S j``, while the usual (centre-aligned) upsampli
 ``S j + (S - 1) / 2``. A map that peaks on the cell centred on the object then lands half a cell
 down and right of it. It is a diagnosis, not a correction: the demo's metric keeps the usual
 upsampling (as Grad-CAM tools do), the same for every model.
+
+A second table splits the IB attention's pointing game by each map's own peak (``max mu_a``,
+before normalisation): maps that have faded (a low peak) point at the object less often.
 """
 
 from __future__ import annotations
