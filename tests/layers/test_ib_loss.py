@@ -104,15 +104,20 @@ def test_peak_area_mode_adds_each_maps_distance_from_a_full_peak():
         IBObjective(area_mode="max")
 
 
+def _map_after_area_price_alone(mode: str) -> torch.Tensor:
+    """The attention mean after 60 Adam steps on the area term of ``mode`` alone (weight 1)."""
+    attention, x = _attention_and_input()
+    objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
+    _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
+    with torch.no_grad():
+        return attention(x).attention_mean
+
+
 def test_peak_area_mode_keeps_a_peak_where_the_mean_mode_lets_the_map_fall():
     """Alone (no classification loss), both modes shrink the map; 'peak' keeps each map's top."""
     peaks = {}
     for mode in ("mean", "peak"):
-        attention, x = _attention_and_input()
-        objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
-        _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
-        with torch.no_grad():
-            mu = attention(x).attention_mean
+        mu = _map_after_area_price_alone(mode)
         peaks[mode] = (mu.amax(dim=(1, 2, 3)).mean().item(), mu.mean().item())
     assert peaks["mean"][1] < 0.15 and peaks["peak"][1] < 0.15  # both: a small area
     assert peaks["mean"][0] < 0.7 and peaks["peak"][0] > 0.95  # only 'peak' keeps a full peak
@@ -136,11 +141,7 @@ def test_relative_area_mode_sharpens_the_map_instead_of_fading_it():
     against its peak, so the peak stays while the rest falls."""
     stats = {}
     for mode in ("mean", "relative"):
-        attention, x = _attention_and_input()
-        objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
-        _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
-        with torch.no_grad():
-            mu = attention(x).attention_mean
+        mu = _map_after_area_price_alone(mode)
         peak = mu.amax(dim=(1, 2, 3))
         stats[mode] = (peak.mean().item(), (mu.mean(dim=(1, 2, 3)) / peak).mean().item())
     assert stats["mean"][0] < 0.7 and stats["relative"][0] > 0.9  # only 'relative' keeps a peak
