@@ -15,11 +15,14 @@ from ._validate import check_positive_int
 
 
 class LightAttentionHead(nn.Module):
-    """Cheap attention head: 1x1 conv reduce, BN, ReLU, 3x3 conv to one channel, BN.
+    """Cheap attention head: 1x1 conv reduce, BN, ReLU, kxk conv to one channel, BN.
 
     Args:
         in_chs: channels of the input feature map.
         hidden_chs: channels after the 1x1 reduction (default ``max(in_chs // 16, 8)``).
+        kernel_size: k, the last conv's odd kernel size (default 3). With 1 the attention at a
+            position depends on that position's features only, so the head cannot learn to
+            light a cell beside the one whose features carry the object.
         initial_attention: the attention mean ``sigmoid(logit)`` the head starts around (the
             last BN's bias is set to its logit); 0.5 is PyTorch's default initialisation.
         device: device of the parameters.
@@ -31,6 +34,7 @@ class LightAttentionHead(nn.Module):
         in_chs: int,
         hidden_chs: Optional[int] = None,
         initial_attention: float = 0.5,
+        kernel_size: int = 3,
         *,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
@@ -39,11 +43,18 @@ class LightAttentionHead(nn.Module):
         check_positive_int("in_chs", in_chs)
         hidden_chs = max(in_chs // 16, 8) if hidden_chs is None else hidden_chs
         check_positive_int("hidden_chs", hidden_chs)
+        check_positive_int("kernel_size", kernel_size)
+        if kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd (the map keeps the feature map's size), got {kernel_size}"
+            )
         dd = {"device": device, "dtype": dtype}
         self.reduce = nn.Conv2d(in_chs, hidden_chs, 1, bias=False, **dd)
         self.bn_reduce = nn.BatchNorm2d(hidden_chs, **dd)
         self.act = nn.ReLU(inplace=True)
-        self.conv = nn.Conv2d(hidden_chs, 1, 3, padding=1, bias=False, **dd)
+        self.conv = nn.Conv2d(
+            hidden_chs, 1, kernel_size, padding=kernel_size // 2, bias=False, **dd
+        )
         self.bn = nn.BatchNorm2d(1, **dd)
         if not 0.0 < float(initial_attention) < 1.0:
             raise ValueError(

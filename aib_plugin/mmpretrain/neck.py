@@ -96,6 +96,8 @@ class IBAttention(BaseModule):
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
             default initialisation).
+        head_kernel_size: the light head's last conv kernel (3; 1 makes each position's
+            attention depend on its own features only, see ``LightAttentionHead``).
         modulation: ``'residual'`` (the paper's ``X * (1 + a)``), ``'gate'`` (``X * a``) or
             ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see ``aib_plugin.layers``.
@@ -125,6 +127,7 @@ class IBAttention(BaseModule):
         num_anchors: Optional[int] = None,
         hidden_channels: Optional[int] = None,
         initial_attention: float = 0.5,
+        head_kernel_size: int = 3,
         modulation: str = "residual",
         kl: str = "paper",
         beta: float = DEFAULT_BETA,
@@ -167,7 +170,9 @@ class IBAttention(BaseModule):
         self.num_prefix_tokens = num_prefix_tokens
         self.attention = IBSpatialAttention(
             in_channels,
-            head=LightAttentionHead(in_channels, hidden_channels, initial_attention),
+            head=LightAttentionHead(
+                in_channels, hidden_channels, initial_attention, head_kernel_size
+            ),
             num_anchors=num_anchors,
             mc_samples=attention_samples,
             modulation=modulation,

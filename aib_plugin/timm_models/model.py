@@ -159,6 +159,8 @@ class AIBNet(nn.Module):
             ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
             default initialisation).
+        head_kernel_size: the light head's last conv kernel (3; 1 makes each position's
+            attention depend on its own features only, see ``LightAttentionHead``).
         bottleneck_dim: K, the size of z.
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
         mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
@@ -186,6 +188,7 @@ class AIBNet(nn.Module):
         num_anchors: Optional[int] = None,
         modulation: str = "residual",
         initial_attention: float = 0.5,
+        head_kernel_size: int = 3,
         bottleneck_dim: int = 256,
         kl: str = "paper",
         mc_samples: Union[int, tuple[int, int]] = 1,
@@ -244,7 +247,9 @@ class AIBNet(nn.Module):
                 num_classes if num_classes > 0 else bottleneck_dim,
             )
         else:
-            att_head = LightAttentionHead(info["chs"], initial_attention=initial_attention)
+            att_head = LightAttentionHead(
+                info["chs"], initial_attention=initial_attention, kernel_size=head_kernel_size
+            )
         attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention, modulation)
         adapter = IBAttentionAdapter(
             attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)

@@ -90,6 +90,25 @@ def test_light_head_starts_around_its_initial_attention(level):
         LightAttentionHead(16, initial_attention=1.5)
 
 
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+def test_light_head_kernel_sets_how_far_a_feature_reaches(kernel_size):
+    # a change of the features at one position moves the attention logits within k // 2 cells
+    torch.manual_seed(0)
+    head = LightAttentionHead(16, kernel_size=kernel_size).eval()
+    x = torch.randn(1, 16, 9, 9)
+    bumped = x.clone()
+    bumped[:, :, 4, 4] += 5.0
+    with torch.no_grad():
+        changed = (head(bumped) - head(x)).abs()[0, 0] > 1e-6
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    assert changed[4, 4]
+    assert (rows - 4).abs().max().item() == kernel_size // 2
+    assert (cols - 4).abs().max().item() == kernel_size // 2
+    for bad in (2, 0):
+        with pytest.raises(ValueError, match=rf"kernel_size.*{bad}"):
+            LightAttentionHead(16, kernel_size=bad)
+
+
 def test_eval_deterministic_training_stochastic():
     layer = IBSpatialAttention(8, num_anchors=30)
     x = torch.randn(2, 8, 6, 6)

@@ -53,8 +53,11 @@ def test_without_anchors_only_cls_and_kl() -> None:
 
 
 def test_area_weight_adds_loss_area_and_gate_modulation_builds() -> None:
-    model = MODELS.build(_cfg(neck__area_weight=0.5, neck__modulation="gate"))
+    model = MODELS.build(
+        _cfg(neck__area_weight=0.5, neck__modulation="gate", neck__head_kernel_size=1)
+    )
     assert model.neck.attention.modulation == "gate"
+    assert model.neck.attention.head.conv.kernel_size == (1, 1)
     losses = model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
     assert set(losses) == {"loss_cls", "loss_kl", "loss_area"}
     assert 0 < losses["loss_area"] < 0.5

@@ -122,9 +122,11 @@ def test_area_weight_and_modulation_options(modulation: str) -> None:
         area_weight=0.2,
         modulation=modulation,
         initial_attention=0.2,
+        head_kernel_size=1,
     )
     assert model.ib_attention.modulation == modulation
     assert model.ib_attention.head.initial_attention == 0.2
+    assert model.ib_attention.head.conv.kernel_size == (1, 1)
     model.train()(images())
     terms = model.ib_loss()
     assert "loss_area" in terms.losses()
