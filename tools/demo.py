@@ -390,6 +390,14 @@ def combined_rows(run_dirs: list[str]) -> list[dict]:
     return rows
 
 
+#: printed under the targets of a one-seed run
+ONE_SEED_CAVEAT = (
+    "One seed only: the plain model's own top-1 moves by up to 4 points between seeds, so a gap "
+    "of a point or two here is seed noise. Judge the targets on several seeds: --seed 0 1 2 3 "
+    '4 5 6, or --combine runs made one seed each (README, "Seven seeds").'
+)
+
+
 def write_summary(rows: list[dict], out_dir: Path, command: str) -> None:
     """Write summary.md and summary.json (rows, means over seeds, targets) and print them."""
     seeds = list(dict.fromkeys(r["seed"] for r in rows))
@@ -406,6 +414,8 @@ def write_summary(rows: list[dict], out_dir: Path, command: str) -> None:
             + "):",
             targets_table(checks),
         ]
+        if not several:
+            report.append(ONE_SEED_CAVEAT)
     (out_dir / "summary.md").write_text("\n\n".join(report) + "\n")
     summary = dict(rows=rows, means=means, targets=checks)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))

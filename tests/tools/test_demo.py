@@ -66,6 +66,7 @@ def test_demo_quick_runs_end_to_end(quick_demo):
         ("aib_qt", "plain")
     ] * 3
     assert report.count("| aib vs plain |") == 3 and report.count("| aib_qt vs plain |") == 3
+    assert _demo_module().ONE_SEED_CAVEAT in report  # one seed: the targets come with a caveat
     grid = Image.open(out / "attention_grid.png")
     assert grid.size[0] > 300 and grid.size[1] > 300
     overlays = list((out / "aib").glob("*/vis_data/vis_image/*.png"))
@@ -187,7 +188,8 @@ def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
     assert [m["seeds"] for m in summary["means"]] == [2, 2]
     top1 = summary["targets"][0]
     assert (top1["value"], top1["reference_value"], top1["met"]) == (92.5, 92.0, 1)
-    assert "over seeds [0, 1]" in (out / "summary.md").read_text()
+    report = (out / "summary.md").read_text()
+    assert "over seeds [0, 1]" in report and demo.ONE_SEED_CAVEAT not in report
     assert "combined summary is in" in capsys.readouterr().out
     # the same (model, map, seed) from two runs is refused, naming both
     other = _write_run(tmp_path / "other", [_row("aib", "IB attention", 1, 50.0, 50.0, 50.0)])
