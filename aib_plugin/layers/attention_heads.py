@@ -20,11 +20,11 @@ class LightAttentionHead(nn.Module):
     Args:
         in_chs: channels of the input feature map.
         hidden_chs: channels after the 1x1 reduction (default ``max(in_chs // 16, 8)``).
+        initial_attention: the attention mean ``sigmoid(logit)`` the head starts around (the
+            last BN's bias is set to its logit); 0.5 is PyTorch's default initialisation.
         kernel_size: k, the last conv's odd kernel size (default 3). With 1 the attention at a
             position depends on that position's features only, so the head cannot learn to
             light a cell beside the one whose features carry the object.
-        initial_attention: the attention mean ``sigmoid(logit)`` the head starts around (the
-            last BN's bias is set to its logit); 0.5 is PyTorch's default initialisation.
         device: device of the parameters.
         dtype: dtype of the parameters.
     """
