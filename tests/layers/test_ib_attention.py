@@ -104,9 +104,12 @@ def test_light_head_kernel_sets_how_far_a_feature_reaches(kernel_size):
     assert changed[4, 4]
     assert (rows - 4).abs().max().item() == kernel_size // 2
     assert (cols - 4).abs().max().item() == kernel_size // 2
-    for bad in (2, 0):
-        with pytest.raises(ValueError, match=rf"kernel_size.*{bad}"):
-            LightAttentionHead(16, kernel_size=bad)
+
+
+@pytest.mark.parametrize("bad", [2, 0])
+def test_light_head_refuses_an_even_or_empty_kernel(bad):
+    with pytest.raises(ValueError, match=rf"kernel_size.*{bad}"):
+        LightAttentionHead(16, kernel_size=bad)
 
 
 def test_eval_deterministic_training_stochastic():
