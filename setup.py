@@ -16,7 +16,7 @@ MMPRETRAIN = [
     # mmengine / mmpretrain import pkg_resources, which setuptools 81 removed
     "setuptools<81",
 ]
-TOOLS = ["scikit-learn>=1.3", "grad-cam>=1.5", "matplotlib>=3.7", "tqdm>=4.60"]
+TOOLS = ["scikit-learn>=1.3", "grad-cam>=1.3.7,<1.5", "matplotlib>=3.7", "tqdm>=4.60"]
 DEV = [
     "pytest>=8",
     "ruff>=0.6",

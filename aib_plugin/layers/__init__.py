@@ -1,10 +1,16 @@
 """The IB math, in pure PyTorch: attention, quantizer, bottleneck, decoder and loss terms."""
 
-from .attention_heads import LightAttentionHead, PaperAttentionHead, stride_one_copy
+from .attention_heads import (
+    ConvAttentionHead,
+    LightAttentionHead,
+    PaperAttentionHead,
+    stride_one_copy,
+)
 from .bottleneck import KL_MODES, BottleneckOutput, VariationalBottleneck, gaussian_kl_bits
 from .decoder import IBDecoder, mc_average
 from .ib_attention import AttentionOutput, IBSpatialAttention
 from .ib_loss import (
+    BITS_PER_NAT,
     DEFAULT_AREA_WEIGHT,
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
@@ -18,6 +24,7 @@ from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerO
 
 __all__ = [
     "ANCHOR_LR_RATIO",
+    "BITS_PER_NAT",
     "DEFAULT_AREA_WEIGHT",
     "DEFAULT_BETA",
     "DEFAULT_CODEBOOK_WEIGHT",
@@ -27,6 +34,7 @@ __all__ = [
     "AnchorUsage",
     "AttentionOutput",
     "BottleneckOutput",
+    "ConvAttentionHead",
     "IBDecoder",
     "IBLossTerms",
     "IBObjective",

@@ -68,6 +68,40 @@ class LightAttentionHead(nn.Module):
         return self.bn(self.conv(self.act(self.bn_reduce(self.reduce(x)))))
 
 
+class ConvAttentionHead(nn.Module):
+    """One kxk conv (with bias) to one channel: the attention head of the authors' CIFAR VGG code.
+
+    Args:
+        in_chs: channels of the input feature map.
+        kernel_size: odd kernel size k (the authors: 3).
+        device: device of the parameters.
+        dtype: dtype of the parameters.
+    """
+
+    def __init__(
+        self,
+        in_chs: int,
+        kernel_size: int = 3,
+        *,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int("in_chs", in_chs)
+        check_positive_int("kernel_size", kernel_size)
+        if kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd (the map keeps the feature map's size), got {kernel_size}"
+            )
+        self.conv = nn.Conv2d(
+            in_chs, 1, kernel_size, padding=kernel_size // 2, device=device, dtype=dtype
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return attention logits of shape (B, 1, H, W)."""
+        return self.conv(x)
+
+
 class PaperAttentionHead(nn.Module):
     """The paper's (Attention Branch Network style) head around a copy of the rear stage.
 

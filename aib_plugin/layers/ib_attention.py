@@ -49,7 +49,7 @@ class AttentionOutput(NamedTuple):
         modulated: ``X * (1 + a_q)``, shape (S * B, C, H, W) with S samples (S = 1 in training).
         attention_mean: the deterministic map ``mu_a``, shape (B, 1, H, W); what users look at.
         attention: the (sampled, quantized) map that modulated X, shape (S * B, 1, H, W).
-        codebook_loss: unweighted codebook loss, or None without anchors.
+        codebook_loss: unweighted codebook loss, or None without anchors or with frozen ones.
         commitment_loss: unweighted commitment loss, or None without anchors.
         anchor_indices: nearest-anchor index per attention value, or None without anchors.
     """
@@ -69,8 +69,11 @@ class IBSpatialAttention(nn.Module):
         in_chs: channels of the feature map X.
         head: ``'light'`` for :class:`LightAttentionHead`, or any module mapping (B, in_chs, H, W)
             to attention logits (B, 1, H, W), e.g. a :class:`PaperAttentionHead`.
-        num_anchors: Q learnable anchors to quantize the attention to (the paper's "_qt" models
-            use 20 to 50), or None for no quantization.
+        num_anchors: Q anchors to quantize the attention to (the paper's "_qt" models use 20
+            to 50), or None for no quantization.
+        learn_anchors: train the anchors with the codebook loss (the authors' CIFAR code), or
+            keep them at ``linspace(0, 1, Q)`` (False, the default: the authors' CUB code; see
+            :class:`AnchorQuantizer`).
         mc_samples: attention samples drawn in evaluation; 1 means the deterministic mean.
         modulation: ``'residual'`` (the paper: ``X * (1 + a)``), ``'gate'`` (``X * a``: what the
             map does not select is removed, so the map must find the object), or
@@ -87,6 +90,7 @@ class IBSpatialAttention(nn.Module):
         num_anchors: Optional[int] = None,
         mc_samples: int = 1,
         modulation: str = "residual",
+        learn_anchors: bool = False,
         *,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
@@ -113,7 +117,7 @@ class IBSpatialAttention(nn.Module):
         self.quantizer = (
             None
             if num_anchors is None
-            else AnchorQuantizer(num_anchors, device=device, dtype=dtype)
+            else AnchorQuantizer(num_anchors, learnable=learn_anchors, device=device, dtype=dtype)
         )
 
     def attention_mean(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,10 @@ from ._validate import check_choice, check_non_negative
 from .bottleneck import BottleneckOutput
 from .ib_attention import AttentionOutput
 
+#: ``1 / ln 2``: a loss in nats times this is the loss in bits (the unit of every IB term); the
+#: ``loss_weight`` of a cross-entropy loss config in bits.
+BITS_PER_NAT = 1.0 / math.log(2.0)
+
 #: The paper's weights.
 DEFAULT_BETA = 0.01
 DEFAULT_CODEBOOK_WEIGHT = 0.4

@@ -3,6 +3,14 @@
 Each attention value is replaced by its nearest learnable scalar anchor. The forward value is the
 anchor, the gradient flows straight through to the attention, and the anchors learn from a
 codebook loss while the attention is pulled towards them by a commitment loss (VQ-VAE style).
+
+The anchors are either learnable (``learnable=True``: a parameter trained by the codebook loss,
+the authors' CIFAR code, at 1e-4 times the base learning rate) or frozen at their initial values
+(``learnable=False``: a buffer, no codebook loss, the authors' CUB code). The adapters freeze them
+by default: the task loss gives the anchors no gradient (the forward value is the anchor, its
+gradient goes straight through to the attention), so under timm's contract that every parameter
+gets a gradient from ``output.mean().backward()`` a learnable anchor is a parameter the model's
+output does not train; and at 1e-4 times the learning rate the authors' CIFAR anchors barely move.
 """
 
 from typing import NamedTuple, Optional
@@ -25,13 +33,14 @@ class QuantizerOutput(NamedTuple):
 
     Attributes:
         quantized: values replaced by their nearest anchor, straight-through gradient to the input.
-        codebook_loss: unweighted ``mse(anchor, input.detach())``; trains the anchors.
+        codebook_loss: unweighted ``mse(anchor, input.detach())``; trains the anchors (None when
+            they are frozen).
         commitment_loss: unweighted ``mse(input, anchor.detach())``; pulls the input to the anchors.
         indices: index of the nearest anchor for each value (int64, same shape as the input).
     """
 
     quantized: torch.Tensor
-    codebook_loss: torch.Tensor
+    codebook_loss: Optional[torch.Tensor]
     commitment_loss: torch.Tensor
     indices: torch.Tensor
 
@@ -51,13 +60,15 @@ class AnchorUsage(NamedTuple):
 
 
 class AnchorQuantizer(nn.Module):
-    """Nearest-anchor quantizer with Q learnable scalar anchors.
+    """Nearest-anchor quantizer with Q scalar anchors, learnable or frozen.
 
     Args:
         num_anchors: number of anchors Q (the paper finds 20 to 50 works best); at least 2.
         init_range: ``(low, high)``; anchors start at ``linspace(low, high, Q)``.
         anchor_lr_ratio: learning-rate multiplier the paper uses for the anchors
             (see :func:`aib_plugin.layers.ib_param_groups`).
+        learnable: anchors are a parameter trained by the codebook loss (True) or a buffer kept
+            at ``linspace(low, high, Q)`` with no codebook loss (False).
         device: device of the anchors.
         dtype: dtype of the anchors.
     """
@@ -67,6 +78,7 @@ class AnchorQuantizer(nn.Module):
         num_anchors: int = 20,
         init_range: tuple[float, float] = (0.0, 1.0),
         anchor_lr_ratio: float = ANCHOR_LR_RATIO,
+        learnable: bool = True,
         *,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
@@ -85,7 +97,14 @@ class AnchorQuantizer(nn.Module):
         if not high > low:
             raise ValueError(f"init_range must be (low, high) with high > low, got {init_range!r}")
         self.init_range = (low, high)
-        self.anchors = nn.Parameter(torch.empty(num_anchors, device=device, dtype=dtype))
+        if not isinstance(learnable, bool):
+            raise TypeError(f"learnable must be True or False, got {learnable!r}")
+        self.learnable = learnable
+        anchors = torch.empty(num_anchors, device=device, dtype=dtype)
+        if learnable:
+            self.anchors = nn.Parameter(anchors)
+        else:
+            self.register_buffer("anchors", anchors)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -105,7 +124,9 @@ class AnchorQuantizer(nn.Module):
         check_floating(x, "AnchorQuantizer")
         indices = self.assign(x)
         anchor_values = self.anchors.to(x.dtype)[indices]
-        codebook_loss = F.mse_loss(anchor_values.float(), x.detach().float())
+        codebook_loss: Optional[torch.Tensor] = None
+        if self.learnable:
+            codebook_loss = F.mse_loss(anchor_values.float(), x.detach().float())
         commitment_loss = F.mse_loss(x.float(), anchor_values.detach().float())
         quantized = x + (anchor_values - x).detach()
         return QuantizerOutput(quantized, codebook_loss, commitment_loss, indices)
@@ -115,7 +136,10 @@ class AnchorQuantizer(nn.Module):
         return anchor_usage(indices, self.num_anchors)
 
     def extra_repr(self) -> str:
-        return f"num_anchors={self.num_anchors}, init_range={self.init_range}"
+        return (
+            f"num_anchors={self.num_anchors}, init_range={self.init_range}, "
+            f"learnable={self.learnable}"
+        )
 
 
 def anchor_usage(indices: torch.Tensor, num_anchors: int) -> AnchorUsage:

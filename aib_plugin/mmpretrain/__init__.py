@@ -12,7 +12,12 @@ Import it (or name it in a config's ``custom_imports``) to register::
     ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
     CUBWithBoxes            dataset (DATASETS)  CUB-200-2011 with bounding_boxes.txt in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
+    CropToBox               transform (TRANSFORMS)  crops to gt_bbox (the authors' CUB data)
     WideResNet_CIFAR        backbone (MODELS)  WRN-28-10 for 32x32 images (the paper's CIFAR net)
+
+Importing it also registers :mod:`~aib_plugin.mmpretrain.guards` under the stock names
+``ImageClassifier`` and ``TimmClassifier``: the same classes, refusing an IB neck or a timm
+``*_aib`` model whose IB terms they would drop.
 
 Importing it also allows the (non-tensor) types that MMEngine checkpoints hold in
 ``torch.load(weights_only=True)``, so ``--resume`` works on torch >= 2.6 (see
@@ -24,6 +29,7 @@ from .classifier import IBImageClassifier, merge_ib_losses
 from .cluttered_digits import ClutteredDigits
 from .cub_boxes import CUBWithBoxes
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
+from .guards import GuardedImageClassifier, GuardedTimmClassifier
 from .hooks import (
     AttentionVisualizationHook,
     EpochSeedHook,
@@ -34,6 +40,7 @@ from .hooks import (
 from .localization_metric import LocalizationMetric
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
 from .timm_classifier import IBTimmClassifier
+from .transforms import CropToBox
 from .wide_resnet_cifar import WideResNet_CIFAR
 
 allow_mmengine_checkpoints()
@@ -42,7 +49,10 @@ __all__ = [
     "AttentionVisualizationHook",
     "ClutteredDigits",
     "CUBWithBoxes",
+    "CropToBox",
     "EpochSeedHook",
+    "GuardedImageClassifier",
+    "GuardedTimmClassifier",
     "IBAttention",
     "IBImageClassifier",
     "IBNeckOutput",

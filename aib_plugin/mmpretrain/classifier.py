@@ -7,12 +7,14 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from aib_plugin.layers import IBLossTerms
 
+from .layout import infer_channels
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
 
 
@@ -55,13 +57,55 @@ def merge_ib_losses(losses: dict, ib_terms: IBLossTerms, who: str) -> dict:
     return merged
 
 
+def probe_backbone(backbone: nn.Module, size: int) -> tuple:
+    """The backbone's outputs (a tuple) on one zero image of ``size`` x ``size``, in eval mode."""
+    in_chs = 3
+    stem = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
+    if stem is not None:
+        in_chs = stem.in_channels
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        with torch.no_grad():
+            outputs = backbone(torch.zeros(1, in_chs, size, size))
+    finally:
+        backbone.train(was_training)
+    return (outputs,) if isinstance(outputs, torch.Tensor) else tuple(outputs)
+
+
+def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> int:
+    """``in_channels`` of an IBAttention config that leaves it out, from one backbone run."""
+    stage_index = neck.get("stage_index", -1)
+    try:
+        outputs = probe_backbone(backbone, size)
+    except Exception as err:
+        raise ValueError(
+            f"IBImageClassifier could not run the backbone on a {size}x{size} image to infer "
+            f"the IBAttention neck's in_channels ({err}); set neck in_channels (or probe_size)"
+        ) from err
+    if not -len(outputs) <= stage_index < len(outputs):
+        raise IndexError(
+            f"IBAttention stage_index={stage_index} is out of range: the backbone returns "
+            f"{len(outputs)} output(s)"
+        )
+    stage = outputs[stage_index]
+    channels = infer_channels(stage, neck.get("data_format", "auto"))
+    print_log(
+        f"IBImageClassifier: IBAttention in_channels={channels} inferred from the backbone's "
+        f"output {stage_index} (shape {tuple(stage.shape)} on a {size}x{size} image)",
+        logger="current",
+    )
+    return channels
+
+
 @MODELS.register_module()
 class IBImageClassifier(ImageClassifier):
     """``ImageClassifier`` whose loss dict carries the IB terms of an :class:`IBAttention` neck.
 
     Turn a stock config into an AIB one by changing ``type='ImageClassifier'`` to
-    ``type='IBImageClassifier'``, adding ``neck=dict(type='IBAttention', in_channels=C)`` and
-    setting the head's ``in_channels`` to the neck's ``bottleneck_dim``. The loss dict then holds
+    ``type='IBImageClassifier'``, adding ``neck=dict(type='IBAttention')`` (``in_channels``
+    is inferred from the backbone when left out) and setting the head's ``in_channels`` to the
+    neck's ``bottleneck_dim``. The loss dict then holds
     ``loss_cls`` (the head's loss), ``loss_kl`` and, with anchors, ``loss_vq`` and
     ``loss_commit``; MMEngine sums them and logs each. The paper measures CE in bits: give the
     head's loss ``loss_weight=1 / ln 2`` (the shipped configs do).
@@ -94,9 +138,15 @@ class IBImageClassifier(ImageClassifier):
         init_cfg: Optional[dict] = None,
     ) -> None:
         if neck is None:
-            raise ValueError(
-                "IBImageClassifier needs an IB neck: neck=dict(type='IBAttention', in_channels=C)"
-            )
+            raise ValueError("IBImageClassifier needs an IB neck: neck=dict(type='IBAttention')")
+        if (
+            isinstance(neck, dict)
+            and neck.get("type") in ("IBAttention", IBAttention)
+            and neck.get("in_channels") is None
+        ):
+            if not isinstance(backbone, nn.Module):
+                backbone = MODELS.build(backbone)
+            neck = dict(neck, in_channels=_infer_neck_channels(backbone, neck, probe_size or 32))
         if not isinstance(neck, nn.Module):
             with ib_loss_consumer(type(self).__name__):
                 neck = MODELS.build(neck)
@@ -130,15 +180,8 @@ class IBImageClassifier(ImageClassifier):
 
     def _probe_backbone(self, size: int) -> None:
         """Run the backbone on a zero image to check the neck's stage index and channels."""
-        in_chs = 3
-        stem = next((m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)), None)
-        if stem is not None:
-            in_chs = stem.in_channels
-        was_training = self.backbone.training
-        self.backbone.eval()
         try:
-            with torch.no_grad():
-                outputs = self.backbone(torch.zeros(1, in_chs, size, size))
+            outputs = probe_backbone(self.backbone, size)
         except Exception as err:  # an unusual backbone: the neck checks at the first forward
             warnings.warn(
                 f"IBImageClassifier could not probe the backbone with a {size}x{size} image "
@@ -146,8 +189,6 @@ class IBImageClassifier(ImageClassifier):
                 stacklevel=2,
             )
             return
-        finally:
-            self.backbone.train(was_training)
         self.neck.select_stage(outputs)  # raises a clear error on a bad stage or channel count
 
     def loss(self, inputs: torch.Tensor, data_samples: list[DataSample]) -> dict:

@@ -76,6 +76,24 @@ def detect_format(x: torch.Tensor, channels: int) -> str:
     raise ValueError(f"IBAttention cannot use a backbone output of shape {shape}")
 
 
+def infer_channels(x: torch.Tensor, data_format: str = "auto") -> int:
+    """The channel count of a backbone output in ``data_format`` (``'auto'``: a 4-d map is
+    NCHW, the MMPretrain convention; a 3-d one is tokens (B, L, C)).
+
+    Raises:
+        ValueError: if ``x`` is not a spatial map or a token sequence.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(
+            f"IBAttention needs a spatial feature map (B, C, H, W), (B, H, W, C) or tokens "
+            f"(B, L, C) from the backbone, got {shape}"
+        )
+    if data_format == "NCHW" or (data_format == "auto" and x.dim() == 4):
+        return int(x.shape[1])
+    return int(x.shape[-1])
+
+
 def to_nchw(
     x: torch.Tensor,
     channels: int,

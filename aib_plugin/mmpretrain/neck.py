@@ -89,10 +89,14 @@ class IBAttention(BaseModule):
     raises, unless ``standalone=True``.
 
     Args:
-        in_channels: channels (or embedding size) of the chosen backbone stage.
+        in_channels: channels (or embedding size) of the chosen backbone stage; left out,
+            ``IBImageClassifier`` infers it from the backbone (and logs what it found).
         bottleneck_dim: K, the size of z (paper: 256; 512 for its CIFAR WRN).
         stage_index: which element of the backbone's output tuple to use (default: last).
         num_anchors: Q anchors for the quantized (``_qt``) variant, at least 2; None disables.
+        learn_anchors: train the anchors with the codebook loss (``loss_vq``, the authors' CIFAR
+            code; give them ``lr_mult=1e-4`` in ``paramwise_cfg`` as the paper does) or keep them
+            at ``linspace(0, 1, Q)`` (False, the default: the authors' CUB code).
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
             default initialisation).
@@ -112,19 +116,26 @@ class IBAttention(BaseModule):
             the map cannot fade); see ``aib_plugin.layers.IBObjective``.
         mc_samples: evaluation samples: S for S x S (attention x code), or a pair. 1 is the
             deterministic mean; the paper tests with 4 (16 samples).
+        relu_output: return ``relu(z)`` (True: a linear head then is the paper's ``ReLU ->
+            Linear`` decoder) or z itself (False: for a head that starts with the decoder's
+            ``Linear(K, K)``, e.g. ``StackedLinearClsHead(mid_channels=[K])``, the authors' CUB
+            and CIFAR-VGG decoder). Monte-Carlo samples are averaged here, before the head, so
+            with a non-linear head they average z, not the logits as the paper does.
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
         num_prefix_tokens: class/register tokens to drop from ``'NLC'`` input (None: infer).
-        standalone: allow building outside an IB-aware model; the IB terms are then only on
-            the output's ``ib_terms``.
+        standalone: allow building outside an IB-aware model, for code that calls the neck
+            itself and adds the output's ``ib_terms`` to its loss. MMPretrain's
+            ``ImageClassifier`` refuses the neck even so (it would drop the terms).
         init_cfg: MMEngine initialisation config.
     """
 
     def __init__(
         self,
-        in_channels: int,
+        in_channels: Optional[int] = None,
         bottleneck_dim: int = 256,
         stage_index: int = -1,
         num_anchors: Optional[int] = None,
+        learn_anchors: bool = False,
         hidden_channels: Optional[int] = None,
         initial_attention: float = 0.5,
         head_kernel_size: int = 3,
@@ -136,6 +147,7 @@ class IBAttention(BaseModule):
         area_weight: float = DEFAULT_AREA_WEIGHT,
         area_mode: str = "mean",
         mc_samples: Union[int, Sequence[int]] = 1,
+        relu_output: bool = True,
         data_format: str = "auto",
         num_prefix_tokens: Optional[int] = None,
         standalone: bool = False,
@@ -147,8 +159,12 @@ class IBAttention(BaseModule):
             raise RuntimeError(
                 "IBAttention was built outside an IB-aware model: a stock ImageClassifier (and its "
                 "heads) would silently drop the IB loss terms loss_kl / loss_vq / loss_commit. "
-                "Use model=dict(type='IBImageClassifier', ...) instead of 'ImageClassifier', or "
-                "pass standalone=True to use the neck on its own."
+                "Use model=dict(type='IBImageClassifier', ...) instead of 'ImageClassifier'."
+            )
+        if in_channels is None:
+            raise ValueError(
+                "IBAttention needs in_channels, the channels of the backbone stage it reads; "
+                "IBImageClassifier infers it from the backbone when the neck config leaves it out"
             )
         check_positive_int("in_channels", in_channels)
         if isinstance(stage_index, bool) or not isinstance(stage_index, int):
@@ -176,10 +192,14 @@ class IBAttention(BaseModule):
             num_anchors=num_anchors,
             mc_samples=attention_samples,
             modulation=modulation,
+            learn_anchors=learn_anchors,
         )
         self.bottleneck = VariationalBottleneck(
             in_channels, bottleneck_dim, kl=kl, mc_samples=code_samples
         )
+        if not isinstance(relu_output, bool):
+            raise TypeError(f"relu_output must be True or False, got {relu_output!r}")
+        self.relu_output = relu_output
         self.decoder_act = IBDecoder(bottleneck_dim, num_classes=0)  # the decoder's ReLU
         self.objective = IBObjective(
             beta, codebook_weight, commitment_weight, area_weight, area_mode
@@ -218,13 +238,14 @@ class IBAttention(BaseModule):
         )
 
     def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> IBNeckOutput:
-        """Return ``(relu(z),)`` of shape (B, bottleneck_dim) with the IB terms attached."""
+        """Return ``(relu(z),)`` (``(z,)`` without ``relu_output``), shape (B, bottleneck_dim),
+        with the IB terms attached."""
         x = self.select_stage(inputs)
         batch = x.shape[0]
         att = self.attention(x)
         pooled = F.adaptive_avg_pool2d(att.modulated, 1).flatten(1)
         code = self.bottleneck(pooled)
-        features = self.decoder_act(code.z)
+        features = self.decoder_act(code.z) if self.relu_output else code.z
         if features.shape[0] != batch:  # Monte-Carlo samples in evaluation
             features = mc_average(features, batch)
         terms = self.objective(code, att)

@@ -11,7 +11,7 @@ from mmpretrain.models.classifiers import TimmClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from aib_plugin.layers import AttentionOutput
+from aib_plugin.layers import BITS_PER_NAT, AttentionOutput
 
 from .classifier import attach_attention, merge_ib_losses
 
@@ -28,7 +28,8 @@ class IBTimmClassifier(TimmClassifier):
 
     Args:
         *args: positional arguments of ``timm.create_model`` (the model name).
-        loss: classification loss config (give ``loss_weight=1 / ln 2`` for bits).
+        loss: classification loss config; default cross-entropy in bits
+            (``loss_weight=1 / ln 2``), the unit of the IB terms.
         train_cfg: batch augmentations (as ``TimmClassifier``).
         with_cp: gradient checkpointing (as ``TimmClassifier``).
         data_preprocessor: data preprocessor config (as ``TimmClassifier``).
@@ -51,7 +52,7 @@ class IBTimmClassifier(TimmClassifier):
 
         super().__init__(
             *args,
-            loss=loss or dict(type="CrossEntropyLoss", loss_weight=1.0),
+            loss=loss or dict(type="CrossEntropyLoss", loss_weight=BITS_PER_NAT),
             train_cfg=train_cfg,
             with_cp=with_cp,
             data_preprocessor=data_preprocessor,

@@ -1,13 +1,18 @@
 """The timm adapter: ``<arch>_aib`` / ``<arch>_aib_qt`` models, registered on import.
 
 ``timm.create_model('resnet50_aib', pretrained=True, num_classes=10)``; after a training-mode
-forward, ``model.ib_loss().total()`` is the IB part of the loss.
+forward, ``model.ib_loss().total()`` is the IB part of the loss. Loops that backpropagate
+``loss_fn(model(x), y)`` only (timm's ``train.py``) train it with ``ib_loss_in_backward=True``;
+users of timm's task API use :class:`AIBClassificationTask` (needs timm >= 1.0.23, ``timm.task``).
 """
+
+from typing import Any
 
 from timm.layers import register_notrace_module
 
 from ..layers import PaperAttentionHead
 from .export import AttentionOutputWrapper, export_onnx
+from .loss_injection import add_to_backward
 from .model import AIBNet
 from .pretrained import aib_pretrained_cfg, base_to_aib_state_dict
 from .registry import (
@@ -26,12 +31,14 @@ register_notrace_module(PaperAttentionHead)
 __all__ = [
     "BUILTIN_ARCHS",
     "DEFAULT_NUM_ANCHORS",
+    "AIBClassificationTask",
     "AIBNet",
     "AttentionOutputWrapper",
     "IBAttentionAdapter",
     "IBSequentialStage",
     "IBWrappedStage",
     "aib_model_name",
+    "add_to_backward",
     "aib_pretrained_cfg",
     "base_to_aib_state_dict",
     "create_aib_model",
@@ -39,3 +46,12 @@ __all__ = [
     "register_aib_model",
     "registered_aib_models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: timm.task (timm >= 1.0.23) is not needed to build models
+    if name == "AIBClassificationTask":
+        from .task import AIBClassificationTask
+
+        return AIBClassificationTask
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

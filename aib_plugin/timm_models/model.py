@@ -6,6 +6,8 @@ Data path (paper placement, ``attention_stage=-1``)::
       -> backbone pre-logits (global pool, ...) -> VariationalBottleneck -> z -> IBDecoder
 """
 
+import math
+import warnings
 from typing import Any, Optional, Union
 
 import timm
@@ -17,6 +19,7 @@ from ..layers import (
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
     DEFAULT_COMMITMENT_WEIGHT,
+    ConvAttentionHead,
     IBDecoder,
     IBLossTerms,
     IBObjective,
@@ -28,9 +31,10 @@ from ..layers import (
     stride_one_copy,
 )
 from ..layers._validate import check_positive_int
+from .loss_injection import add_to_backward
 from .stage import IBAttentionAdapter, IBSequentialStage, is_tracing, set_submodule, wrap_stage
 
-HEADS = ("light", "paper")
+HEADS = ("light", "paper", "conv")
 
 
 class _ProbeDone(Exception):
@@ -135,6 +139,48 @@ def _split_mc(mc_samples: Union[int, tuple[int, int]]) -> tuple[int, int]:
     raise TypeError(f"mc_samples must be an int or (attention, z) pair, got {mc_samples!r}")
 
 
+def _check_injection_options(in_backward: Any, grad_scale: Any) -> None:
+    if not isinstance(in_backward, bool):
+        raise TypeError(f"ib_loss_in_backward must be True or False, got {in_backward!r}")
+    if grad_scale is None:
+        return
+    if (
+        isinstance(grad_scale, bool)
+        or not isinstance(grad_scale, (int, float))
+        or not math.isfinite(grad_scale)
+        or grad_scale <= 0
+    ):
+        raise ValueError(
+            "ib_loss_grad_scale must be a positive number (1/N for N gradient-accumulation "
+            f"steps, written as a decimal, e.g. 0.25) or None, got {grad_scale!r}"
+        )
+
+
+def _check_not_fp16(out: torch.Tensor) -> None:
+    """Refuse fp16 under ``ib_loss_in_backward``: a GradScaler would not scale the IB terms."""
+    devices = {out.device.type, "cpu", "cuda"}
+    autocast = [d for d in sorted(devices) if _autocast_dtype(d) == torch.float16]
+    if out.dtype == torch.float16 or autocast:
+        where = f"fp16 autocast on {', '.join(autocast)}" if autocast else "fp16 outputs"
+        raise RuntimeError(
+            f"AIBNet(ib_loss_in_backward=True) refuses {where}: fp16 training scales the loss "
+            "with a GradScaler, which cannot scale the IB terms injected into backward, so they "
+            "would be trained at 1/scale. Use bf16 autocast (timm's train.py: --amp "
+            "--amp-dtype bfloat16), or leave ib_loss_in_backward off and add "
+            "model.ib_loss().total() to the loss the scaler scales "
+            "(aib_plugin.timm_models.AIBClassificationTask does that)."
+        )
+
+
+def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    try:
+        if torch.is_autocast_enabled(device_type):
+            return torch.get_autocast_dtype(device_type)
+    except RuntimeError:  # a device type this build does not know
+        pass
+    return None
+
+
 class AIBNet(nn.Module):
     """A timm model with Attentive Information Bottleneck spatial attention.
 
@@ -153,8 +199,13 @@ class AIBNet(nn.Module):
             modulate the output of the last stage instead; or the dotted path of any module of
             the base whose input to modulate (e.g. ``'stages.3.blocks'``: ConvNeXt stages start
             with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
-        head: ``'light'`` or ``'paper'`` (a stride-1 copy of the stage, Attention Branch style).
+        head: ``'light'``, ``'paper'`` (a stride-1 copy of the stage, Attention Branch style) or
+            ``'conv'`` (one kxk conv, k = ``head_kernel_size``: the authors' CIFAR VGG head).
         num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
+        learn_anchors: train the anchors with the codebook loss (``loss_vq``; the authors' CIFAR
+            code, where they add a parameter that ``output.mean().backward()`` leaves without a
+            gradient) or keep them at ``linspace(0, 1, Q)`` (False, the default: the authors' CUB
+            code). See ``aib_plugin.layers.AnchorQuantizer``.
         modulation: ``'residual'`` (the paper's ``X * (1 + a)``), ``'gate'`` (``X * a``) or
             ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
         initial_attention: the attention mean the light head starts around (0.5: PyTorch's
@@ -162,6 +213,9 @@ class AIBNet(nn.Module):
         head_kernel_size: the light head's last conv kernel (3; 1 makes each position's
             attention depend on its own features only, see ``LightAttentionHead``).
         bottleneck_dim: K, the size of z.
+        decoder_hidden_dim: H for a decoder ``Linear(K, H), ReLU, Linear(H, classes)`` (the
+            authors' CIFAR VGG and CUB code), or None for ``ReLU, Linear(K, classes)`` (their
+            CIFAR WRN code, the default).
         kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
         mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
             4 gives 16 averaged logits); a pair gives (attention, z) counts; 1 is deterministic.
@@ -172,6 +226,19 @@ class AIBNet(nn.Module):
             paper; 0, the default, leaves it out).
         area_mode: ``'mean'`` (the area), ``'peak'`` (plus ``1 - max(mu_a)`` per map) or
             ``'relative'`` (each map's area over its peak).
+        ib_loss_in_backward: add the IB terms to the gradient of what ``forward`` returns (the
+            logits, or z): any ``loss_fn(model(x), y).backward()`` then trains the full objective,
+            for loops that never call :meth:`ib_loss` (timm's ``train.py``: ``--model-kwargs
+            ib_loss_in_backward=True``). Off by default: ``forward`` stays a function of its
+            input alone (export, fx, TorchScript), and loops that add ``ib_loss().total()``
+            would count the terms twice (with it on, :meth:`ib_loss` raises; log with
+            :meth:`ib_log_values`). Refused with fp16 (a ``GradScaler`` scales the loss, not
+            the injected terms), and a loss that does not use the output raises at a later
+            forward; see :meth:`forward_head`.
+        ib_loss_grad_scale: the gradient the injected IB terms receive. None (default) means 1,
+            and a backward into parameters that already hold gradients of an earlier backward
+            is refused: gradient accumulation divides the loss (timm's ``--grad-accum-steps N``
+            by N), so pass ``1 / N``. An explicit value is trusted.
         **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 
@@ -186,10 +253,12 @@ class AIBNet(nn.Module):
         attention_stage: Optional[Union[int, str]] = None,
         head: str = "light",
         num_anchors: Optional[int] = None,
+        learn_anchors: bool = False,
         modulation: str = "residual",
         initial_attention: float = 0.5,
         head_kernel_size: int = 3,
         bottleneck_dim: int = 256,
+        decoder_hidden_dim: Optional[int] = None,
         kl: str = "paper",
         mc_samples: Union[int, tuple[int, int]] = 1,
         beta: float = DEFAULT_BETA,
@@ -197,6 +266,8 @@ class AIBNet(nn.Module):
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
         area_weight: float = DEFAULT_AREA_WEIGHT,
         area_mode: str = "mean",
+        ib_loss_in_backward: bool = False,
+        ib_loss_grad_scale: Optional[float] = None,
         **base_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -205,6 +276,7 @@ class AIBNet(nn.Module):
         if global_pool == "" and num_classes > 0:
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
         check_positive_int("in_chans", in_chans)
+        _check_injection_options(ib_loss_in_backward, ib_loss_grad_scale)
         mc_attention, mc_z = _split_mc(mc_samples)
         self.objective = IBObjective(
             beta, codebook_weight, commitment_weight, area_weight, area_mode
@@ -246,11 +318,15 @@ class AIBNet(nn.Module):
                 int(stage_out.shape[1]),
                 num_classes if num_classes > 0 else bottleneck_dim,
             )
+        elif head == "conv":
+            att_head = ConvAttentionHead(info["chs"], kernel_size=head_kernel_size)
         else:
             att_head = LightAttentionHead(
                 info["chs"], initial_attention=initial_attention, kernel_size=head_kernel_size
             )
-        attention = IBSpatialAttention(info["chs"], att_head, num_anchors, mc_attention, modulation)
+        attention = IBSpatialAttention(
+            info["chs"], att_head, num_anchors, mc_attention, modulation, learn_anchors
+        )
         adapter = IBAttentionAdapter(
             attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)
         )
@@ -274,10 +350,16 @@ class AIBNet(nn.Module):
         self.bottleneck = VariationalBottleneck(
             getattr(base, "head_hidden_size", None) or base.num_features, bottleneck_dim, kl, mc_z
         )
-        self.decoder = IBDecoder(bottleneck_dim, num_classes)
+        self.decoder_hidden_dim = decoder_hidden_dim
+        self.decoder = IBDecoder(bottleneck_dim, num_classes, decoder_hidden_dim)
         self._mc_samples = (mc_attention, mc_z)
         self._ib_terms = None  # Optional[IBLossTerms], kept outside TorchScript
         self._ib_state = "no forward yet"
+        self.ib_loss_in_backward = ib_loss_in_backward
+        self.ib_loss_grad_scale = ib_loss_grad_scale
+        self._ib_read = True  # the terms of the last training forward reached a loss
+        self._ib_unread_warned = False
+        self._ib_dropped = False  # an injected output's graph was freed without backward
 
     # --- the IB parts -------------------------------------------------------------------------
 
@@ -296,8 +378,32 @@ class AIBNet(nn.Module):
         """The weighted IB terms of the last training-mode forward; add ``.total()`` to the loss.
 
         Raises:
-            RuntimeError: if there was no training-mode forward since the last evaluation forward.
+            RuntimeError: if there was no training-mode forward since the last evaluation forward,
+                or with ``ib_loss_in_backward=True`` (the terms are in the gradient already).
         """
+        if self.ib_loss_in_backward:
+            raise RuntimeError(
+                "ib_loss(): this model has ib_loss_in_backward=True, so backward through its "
+                "output already adds the IB terms; adding model.ib_loss().total() to the loss "
+                "would count them twice. Log them with model.ib_log_values(), or build the "
+                "model with ib_loss_in_backward=False to add ib_loss().total() yourself."
+            )
+        terms = self._terms()
+        self._ib_read = True
+        return terms
+
+    @torch.jit.unused
+    def ib_log_values(self) -> dict[str, float]:
+        """The unweighted IB terms of the last training-mode forward as floats, for logging.
+
+        ``kl_bits`` (and ``vq``, ``commit``, ``area`` when present), as
+        :meth:`IBLossTerms.log_values`. Works with ``ib_loss_in_backward`` on or off; reading
+        them does not add them to any loss.
+        """
+        return self._terms().log_values()
+
+    @torch.jit.unused
+    def _terms(self) -> IBLossTerms:
         if self._ib_terms is None:
             raise RuntimeError(
                 "ib_loss(): no IB loss terms to return (reason: "
@@ -310,11 +416,82 @@ class AIBNet(nn.Module):
     def _record(self, z_out: Any, training: bool) -> None:
         attention = self._adapter().pop_output()
         if training:
+            grad = torch.is_grad_enabled()
+            if grad:
+                self._check_last_terms_used()
             self._ib_terms = self.objective(z_out, attention)
             self._ib_state = "training forward"
+            self._ib_read = not grad  # nothing to train in a no-grad forward
         else:
             self._ib_terms = None
             self._ib_state = "the last forward was in eval mode"
+
+    @torch.jit.unused
+    def _check_last_terms_used(self) -> None:
+        """Refuse (injection) or warn once (no injection) when the last IB terms were dropped."""
+        if self.ib_loss_in_backward:
+            if self._ib_dropped:
+                self._ib_dropped = False
+                raise RuntimeError(
+                    "AIBNet(ib_loss_in_backward=True): the IB terms of an earlier training "
+                    "forward never reached backward: the loss did not use that forward's output "
+                    "(the logits, or z), so backward never passed through it and the IB terms "
+                    "were dropped. Compute the loss from the model output, run forwards that "
+                    "train nothing under torch.no_grad(), or turn ib_loss_in_backward off and add "
+                    "model.ib_loss().total() to the loss yourself."
+                )
+        elif not self._ib_read and not self._ib_unread_warned:
+            self._ib_unread_warned = True
+            warnings.warn(
+                "AIBNet: the IB terms (KL, anchor losses) of the last training forward were never "
+                "read, so the loss trains without them. Add model.ib_loss().total() to the "
+                "loss, or build the model with ib_loss_in_backward=True (timm's train.py: "
+                "--model-kwargs ib_loss_in_backward=True) so backward through the logits adds "
+                "them. (Warned once per model.)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    @torch.jit.unused
+    def _inject(self, out: torch.Tensor) -> torch.Tensor:
+        """``out`` tied to the IB total in backward (``ib_loss_in_backward``), else ``out``."""
+        if not self.ib_loss_in_backward or not torch.is_grad_enabled() or self._ib_terms is None:
+            return out
+        _check_not_fp16(out)
+        self._ib_read = True
+        scale = 1.0 if self.ib_loss_grad_scale is None else float(self.ib_loss_grad_scale)
+        return add_to_backward(
+            out, self._ib_terms.total(), scale, self._on_ib_backward, self._on_ib_dropped
+        )
+
+    @torch.jit.unused
+    def _on_ib_backward(self) -> None:
+        """Backward reached the injected output: refuse a gradient accumulation it would break."""
+        if self.ib_loss_grad_scale is not None:
+            return
+        probe = self._ib_grad_probe()
+        if probe is not None and probe.grad is not None and bool(probe.grad.any()):
+            raise RuntimeError(
+                "AIBNet(ib_loss_in_backward=True): this backward adds to gradients an earlier "
+                "backward left (gradient accumulation). The loop likely divides each loss by "
+                "the number of accumulation steps (timm's --grad-accum-steps N divides by N), "
+                "which the injected IB terms cannot see: pass ib_loss_grad_scale=1/N (e.g. "
+                "--model-kwargs ib_loss_in_backward=True ib_loss_grad_scale=0.25 for N=4; an "
+                "explicit scale is trusted), or call optimizer.zero_grad() before each backward."
+            )
+
+    @torch.jit.unused
+    def _on_ib_dropped(self) -> None:
+        self._ib_dropped = True
+
+    @torch.jit.unused
+    def _ib_grad_probe(self) -> Optional[nn.Parameter]:
+        """A trainable parameter that every IB total reaches (bottleneck first)."""
+        for module in (self.bottleneck, self.ib_attention):
+            for param in module.parameters():
+                if param.requires_grad:
+                    return param
+        return None
 
     def _num_samples(self) -> tuple[int, int]:
         if self.training:
@@ -336,7 +513,7 @@ class AIBNet(nn.Module):
                 self.backbone.reset_classifier(0, global_pool)
             self.global_pool = global_pool
         self.num_classes = num_classes
-        self.decoder = IBDecoder(self.bottleneck_dim, num_classes)
+        self.decoder = IBDecoder(self.bottleneck_dim, num_classes, self.decoder_hidden_dim)
 
     @torch.jit.ignore
     def set_grad_checkpointing(self, enable: bool = True) -> None:
@@ -363,6 +540,9 @@ class AIBNet(nn.Module):
                 self._record(z_out, self.training)
         if pre_logits or self.num_classes == 0:
             if self.training:
+                if not torch.jit.is_scripting():
+                    if not is_tracing():
+                        return self._inject(z_out.z)
                 return z_out.z
             if attention_samples > 1:
                 return mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
@@ -371,6 +551,9 @@ class AIBNet(nn.Module):
         total = attention_samples * z_samples
         if total > 1:
             logits = mc_average(logits, logits.shape[0] // total)
+        if self.training and not torch.jit.is_scripting():
+            if not is_tracing():
+                return self._inject(logits)
         return logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

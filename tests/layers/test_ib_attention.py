@@ -17,7 +17,7 @@ SHAPES = [(1, 1, 1, 1), (1, 3, 1, 1), (2, 8, 1, 5), (3, 16, 7, 7), (1, 32, 14, 9
 @pytest.mark.parametrize("training", [True, False])
 def test_shapes(shape, num_anchors, training):
     b, c, h, w = shape
-    layer = IBSpatialAttention(c, num_anchors=num_anchors).train(training)
+    layer = IBSpatialAttention(c, num_anchors=num_anchors, learn_anchors=True).train(training)
     if training and b == 1 and h * w == 1:
         pytest.raises(ValueError, layer, torch.randn(shape))  # BatchNorm needs > 1 value
         return
@@ -44,11 +44,13 @@ def test_modulation_is_residual_and_unclipped():
 @pytest.mark.parametrize("num_anchors", [None, 20])
 def test_gate_modulation_multiplies_by_the_map(num_anchors):
     torch.manual_seed(0)
-    gate = IBSpatialAttention(4, num_anchors=num_anchors, modulation="gate").eval()
+    gate = IBSpatialAttention(
+        4, num_anchors=num_anchors, learn_anchors=True, modulation="gate"
+    ).eval()
     x = torch.randn(2, 4, 5, 5)
     out = gate(x)
     torch.testing.assert_close(out.modulated, x * out.attention)
-    residual = IBSpatialAttention(4, num_anchors=num_anchors).eval()
+    residual = IBSpatialAttention(4, num_anchors=num_anchors, learn_anchors=True).eval()
     residual.load_state_dict(gate.state_dict())  # same parameters, only the modulation differs
     torch.testing.assert_close(residual(x).modulated, x * (1 + out.attention))
     scripted = torch.jit.script(gate)
@@ -58,13 +60,17 @@ def test_gate_modulation_multiplies_by_the_map(num_anchors):
 @pytest.mark.parametrize("num_anchors", [None, 20])
 def test_normalized_modulation_pools_to_the_attention_weighted_mean(num_anchors):
     torch.manual_seed(0)
-    layer = IBSpatialAttention(4, num_anchors=num_anchors, modulation="normalized").eval()
+    layer = IBSpatialAttention(
+        4, num_anchors=num_anchors, learn_anchors=True, modulation="normalized"
+    ).eval()
     x = torch.randn(2, 4, 5, 5)
     out = layer(x)
     weights = out.attention.clamp_min(0)
     weighted_mean = (x * weights).sum((2, 3)) / weights.sum((2, 3))
     torch.testing.assert_close(out.modulated.mean((2, 3)), weighted_mean)
-    gate = IBSpatialAttention(4, num_anchors=num_anchors, modulation="gate").eval()
+    gate = IBSpatialAttention(
+        4, num_anchors=num_anchors, learn_anchors=True, modulation="gate"
+    ).eval()
     gate.load_state_dict(layer.state_dict())  # the same map, only the modulation differs
     torch.testing.assert_close(out.modulated, gate(x).modulated / weights.mean((2, 3), True))
     scripted = torch.jit.script(layer)
@@ -113,7 +119,7 @@ def test_light_head_refuses_an_even_or_empty_kernel(bad):
 
 
 def test_eval_deterministic_training_stochastic():
-    layer = IBSpatialAttention(8, num_anchors=30)
+    layer = IBSpatialAttention(8, num_anchors=30, learn_anchors=True)
     x = torch.randn(2, 8, 6, 6)
     layer.eval()
     first, second = layer(x), layer(x)
@@ -143,7 +149,7 @@ def test_monte_carlo_samples_in_eval():
 
 
 def test_gradients_reach_head_std_and_input():
-    layer = IBSpatialAttention(8, num_anchors=20).train()
+    layer = IBSpatialAttention(8, num_anchors=20, learn_anchors=True).train()
     x = torch.randn(2, 8, 4, 4, requires_grad=True)
     out = layer(x)
     (out.modulated.sum() + out.codebook_loss + out.commitment_loss).backward()
@@ -182,7 +188,7 @@ def test_paper_head_resizes_when_stage_changes_size():
 
 
 def test_torchscript_and_plain_paths_agree():
-    layer = IBSpatialAttention(8, num_anchors=20).eval()
+    layer = IBSpatialAttention(8, num_anchors=20, learn_anchors=True).eval()
     x = torch.randn(2, 8, 5, 5)
     eager = layer(x)
     scripted = torch.jit.script(layer)
@@ -200,7 +206,7 @@ def test_fx_trace():
 
 @pytest.mark.parametrize("num_anchors", [None, 20])
 def test_bf16_autocast_on_cpu_is_finite(num_anchors):
-    layer = IBSpatialAttention(16, num_anchors=num_anchors).train()
+    layer = IBSpatialAttention(16, num_anchors=num_anchors, learn_anchors=True).train()
     x = torch.randn(4, 16, 6, 6) * 50  # large features
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = layer(x)

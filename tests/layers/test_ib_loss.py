@@ -16,7 +16,7 @@ from aib_plugin.layers import (
 
 
 def _forward(num_anchors=None):
-    attention = IBSpatialAttention(8, num_anchors=num_anchors).train()
+    attention = IBSpatialAttention(8, num_anchors=num_anchors, learn_anchors=True).train()
     bottleneck = VariationalBottleneck(8, bottleneck_dim=16).train()
     att = attention(torch.randn(4, 8, 5, 5))
     bot = bottleneck(att.modulated.mean(dim=(2, 3)))
@@ -189,7 +189,9 @@ def test_full_pipeline_mc_16_samples_averages_logits():
 
 
 def test_anchor_param_group_gets_paper_ratio():
-    model = torch.nn.Sequential(IBSpatialAttention(8, num_anchors=20), torch.nn.Linear(2, 2))
+    model = torch.nn.Sequential(
+        IBSpatialAttention(8, num_anchors=20, learn_anchors=True), torch.nn.Linear(2, 2)
+    )
     groups = ib_param_groups(model, lr=0.1)
     assert len(groups) == 2
     assert groups[1]["lr"] == pytest.approx(0.1 * 1e-4)

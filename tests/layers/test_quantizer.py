@@ -76,3 +76,33 @@ def test_bad_init_range_and_lr_ratio():
         AnchorQuantizer(4, anchor_lr_ratio=-1e-4)
     with pytest.raises(ValueError, match="num_anchors"):
         anchor_usage(torch.zeros(3, dtype=torch.long), 1)
+
+
+def test_frozen_anchors_are_a_buffer_without_codebook_loss():
+    frozen = AnchorQuantizer(5, learnable=False)
+    assert [name for name, _ in frozen.named_parameters()] == []
+    assert "anchors" in dict(frozen.named_buffers())
+    x = torch.rand(2, 1, 4, 4, requires_grad=True)
+    out = frozen(x)
+    assert out.codebook_loss is None
+    torch.testing.assert_close(frozen.anchors, torch.linspace(0, 1, 5))
+    # the same assignments, values and commitment loss as learnable anchors at their start
+    learnable = AnchorQuantizer(5)
+    ref = learnable(x)
+    assert torch.equal(out.indices, ref.indices) and torch.equal(out.quantized, ref.quantized)
+    torch.testing.assert_close(out.commitment_loss, ref.commitment_loss)
+    out.quantized.sum().backward()  # straight through to the input
+    torch.testing.assert_close(x.grad, torch.ones_like(x))
+    with pytest.raises(TypeError, match="learnable must be True or False, got 'yes'"):
+        AnchorQuantizer(5, learnable="yes")
+
+
+def test_attention_freezes_its_anchors_by_default():
+    from aib_plugin.layers import IBSpatialAttention
+
+    frozen = IBSpatialAttention(8, num_anchors=20).train()
+    assert not any("anchors" in name for name, _ in frozen.named_parameters())
+    out = frozen(torch.randn(2, 8, 4, 4))
+    assert out.codebook_loss is None and out.commitment_loss is not None
+    learned = IBSpatialAttention(8, num_anchors=20, learn_anchors=True)
+    assert "quantizer.anchors" in dict(learned.named_parameters())

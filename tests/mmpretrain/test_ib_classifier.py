@@ -39,7 +39,7 @@ def _samples(n: int) -> list[DataSample]:
 
 
 def test_loss_dict_has_separate_ib_terms() -> None:
-    model = MODELS.build(_cfg(neck__num_anchors=8))
+    model = MODELS.build(_cfg(neck__num_anchors=8, neck__learn_anchors=True))
     losses = model(torch.randn(4, 3, 32, 32), _samples(4), mode="loss")
     assert set(losses) == {"loss_cls", "loss_kl", "loss_vq", "loss_commit"}
     assert all(v.dim() == 0 and torch.isfinite(v) for v in losses.values())
@@ -139,7 +139,7 @@ def test_probe_can_be_skipped_and_the_check_runs_at_forward() -> None:
 def test_anchor_lr_multiplier_from_paramwise_cfg() -> None:
     from mmengine.optim import build_optim_wrapper
 
-    model = MODELS.build(_cfg(neck__num_anchors=4))
+    model = MODELS.build(_cfg(neck__num_anchors=4, neck__learn_anchors=True))
     wrapper = build_optim_wrapper(
         model,
         dict(

@@ -12,7 +12,7 @@ from aib_plugin.mmpretrain.hooks._ib_module import find_ib_module
 
 
 def test_statistics_of_a_forward_pass() -> None:
-    neck = IBAttention(16, 8, num_anchors=4, standalone=True)
+    neck = IBAttention(16, 8, num_anchors=4, learn_anchors=True, standalone=True)
     assert ib_statistics(neck) == {}
     neck(torch.randn(2, 16, 4, 4))
     stats = ib_statistics(neck, sparsity_threshold=1.1)

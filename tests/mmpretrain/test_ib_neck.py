@@ -15,7 +15,7 @@ def _neck(**kwargs) -> IBAttention:
 
 
 def test_output_is_a_neck_tuple_with_ib_terms() -> None:
-    neck = _neck(num_anchors=4)
+    neck = _neck(num_anchors=4, learn_anchors=True)
     out = neck((torch.randn(3, 8, 8, 8), torch.randn(3, 16, 4, 4)))
     assert isinstance(out, IBNeckOutput) and isinstance(out, tuple) and len(out) == 1
     assert out[0].shape == (3, 8)
@@ -29,7 +29,9 @@ def test_output_is_a_neck_tuple_with_ib_terms() -> None:
 
 
 def test_ib_terms_are_weighted_by_the_config() -> None:
-    neck = _neck(beta=0.5, num_anchors=3, codebook_weight=2.0, commitment_weight=0.0)
+    neck = _neck(
+        beta=0.5, num_anchors=3, learn_anchors=True, codebook_weight=2.0, commitment_weight=0.0
+    )
     terms = neck(torch.randn(2, 16, 4, 4)).ib_terms
     assert torch.allclose(terms.kl, 0.5 * terms.kl_bits)
     assert torch.allclose(terms.codebook, 2.0 * terms.codebook_raw)
@@ -58,7 +60,7 @@ def test_monte_carlo_evaluation_averages_to_the_batch() -> None:
 
 
 def test_gradients_reach_the_attention_and_the_anchors() -> None:
-    neck = _neck(num_anchors=5)
+    neck = _neck(num_anchors=5, learn_anchors=True)
     out = neck(torch.randn(2, 16, 4, 4))
     (out[0].sum() + out.ib_terms.total()).backward()
     anchors = next(m for m in neck.modules() if isinstance(m, AnchorQuantizer)).anchors

@@ -22,7 +22,8 @@ def test_the_configs_cover_the_paper_settings() -> None:
         "resnet18_aib{}_8xb16_cifar100.py",
         "wrn28-10_aib{}_8xb16_cifar10.py",
         "wrn28-10_aib{}_8xb16_cifar100.py",
-        "wide-resnet50_aib{}_8xb8_cub.py",
+        "wide-resnet50_aib{}_1xb16_cub.py",
+        "vgg16-bn_aib{}_1xb128_cifar10.py",
         "resnet50_aib{}_8xb32_in1k.py",
     ):
         assert base.format("") in names and base.format("_qt") in names
@@ -42,9 +43,13 @@ def test_config_is_self_contained(path: Path) -> None:
     if path.name not in PLAIN_CONFIGS:
         assert cfg.model.type in ("IBImageClassifier", "IBTimmClassifier")
         assert {"IBStatsHook", "AttentionVisualizationHook"} <= hook_types
-    if "_qt" in path.name:
+    neck = cfg.model.get("neck") or {}
+    if neck.get("learn_anchors", cfg.model.get("learn_anchors", False)):
+        # the authors' CIFAR code trains the anchors at 1e-4 x the learning rate
         custom = cfg.optim_wrapper.paramwise_cfg.custom_keys
         assert custom[".anchors"]["lr_mult"] == pytest.approx(1e-4)
+    elif "_qt" in path.name:  # frozen anchors (the default): nothing for the optimizer
+        assert ".anchors" not in str(cfg.get("optim_wrapper", {}).get("paramwise_cfg", {}))
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
@@ -62,9 +67,11 @@ def test_config_model_builds_and_runs(path: Path) -> None:
     }
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode="loss")
-    expected = {"loss_cls", "loss_kl"} | (
-        {"loss_vq", "loss_commit"} if "_qt" in path.name else set()
-    )
+    neck = cfg.model.get("neck") or {}
+    learn_anchors = neck.get("learn_anchors", cfg.model.get("learn_anchors", False))
+    expected = {"loss_cls", "loss_kl"} | ({"loss_commit"} if "_qt" in path.name else set())
+    if learn_anchors:  # the codebook loss trains the anchors
+        expected.add("loss_vq")
     area_weight = cfg.model.get("area_weight", (cfg.model.get("neck") or {}).get("area_weight"))
     if area_weight:  # the cluttered-digits AIB configs price the attended area
         expected.add("loss_area")
@@ -76,3 +83,36 @@ def test_config_model_builds_and_runs(path: Path) -> None:
     with torch.no_grad():
         preds = model(**model.data_preprocessor(batch, False), mode="predict")
     assert len(preds) == 2 and preds[0].pred_score.shape == (num_classes,)
+
+
+def test_the_cifar_vgg_config_is_the_authors_vgg_setting() -> None:
+    from aib_plugin.layers import ConvAttentionHead
+
+    cfg = Config.fromfile(str(CONFIGS / "vgg16-bn_aib_qt_1xb128_cifar10.py"))
+    model = MODELS.build(cfg.model).model
+    # one 3x3 conv (+ sigmoid) as the head, after three conv blocks: a 256-channel map
+    assert isinstance(model.ib_attention.head, ConvAttentionHead)
+    assert model.ib_attention.head.conv.kernel_size == (3, 3) and model.ib_attention.in_chs == 256
+    assert model.attention_path == "features.24"
+    # decoder Linear(K, K) -> ReLU -> Linear, K = 256; the KL's factor 0.5 in beta
+    decoder = model.decoder
+    assert (decoder.hidden.in_features, decoder.hidden.out_features) == (256, 256)
+    assert decoder.fc.in_features == 256 and decoder.fc.out_features == 10
+    assert model.objective.beta == pytest.approx(0.5 * 0.01)
+    assert any(name.endswith("quantizer.anchors") for name, _ in model.named_parameters())
+    assert cfg.train_dataloader.batch_size == 128
+    assert [s["type"] for s in cfg.param_scheduler] == ["ConstantLR", "StepLR"]
+
+
+def test_the_cub_config_decodes_z_with_the_authors_linear_relu_linear() -> None:
+    cfg = Config.fromfile(str(CONFIGS / "wide-resnet50_aib_1xb16_cub.py"))
+    model = MODELS.build(cfg.model)
+    assert model.neck.relu_output is False
+    linears = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(256, 256), (256, 200)]
+    relus = [m for m in model.head.modules() if isinstance(m, torch.nn.ReLU)]
+    assert len(relus) == 1
+    model.eval()
+    with torch.no_grad():
+        (z,) = model.neck((torch.randn(2, 2048, 7, 7),))
+    assert z.shape == (2, 256) and (z < 0).any()  # z itself, not relu(z)

@@ -60,3 +60,34 @@ def test_mmpretrains_own_train_tool_trains_and_resumes(tmp_path: Path, cifar_roo
     assert "resumed epoch: 1" in second and "Epoch(train) [2][5/5]" in second
     assert "Epoch(train) [1]" not in second and "loss_vq:" in second
     assert (work_dir / "epoch_2.pth").is_file()
+
+
+WHEEL_VIS_CAM = Path(mmpretrain.__file__).parent / ".mim" / "tools" / "visualization" / "vis_cam.py"
+
+
+def test_mmpretrains_own_vis_cam_runs_on_an_aib_checkpoint(tmp_path: Path) -> None:
+    """The wheel's vis_cam.py passes ``use_cuda`` to grad-cam: our pin must accept that."""
+    import numpy as np
+    from mmengine.config import Config
+    from mmengine.runner.checkpoint import save_checkpoint
+    from mmpretrain.registry import MODELS
+
+    config = tmp_path / "vis_cam_aib.py"
+    config.write_text(
+        f"_base_ = [{str(TINY_CONFIG)!r}]\n"
+        "model = dict(backbone=dict(stem_channels=8, base_channels=8),\n"
+        "             neck=dict(in_channels=64, bottleneck_dim=16), head=dict(in_channels=16))\n"
+        "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile'),\n"
+        "    dict(type='Resize', scale=(32, 32)), dict(type='PackInputs')]))\n"
+    )
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
+    checkpoint = tmp_path / "aib.pth"
+    save_checkpoint({"state_dict": model.state_dict(), "meta": {}}, str(checkpoint))
+    image = tmp_path / "digit.png"
+    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8))
+    out = tmp_path / "cam.png"
+    cmd = [PYTHON, str(WHEEL_VIS_CAM), str(image), str(config), str(checkpoint)]
+    proc = _run(cmd + ["--save-path", str(out), "--device", "cpu"])
+    assert "Automatically choose the last norm layer" in proc.stdout
+    assert cv2.imread(str(out)).shape == (32, 32, 3)
