@@ -1,11 +1,10 @@
 # AIB ResNet-50 on ImageNet-1k, MMPretrain's ResNet-50 schedule (SGD 0.1, 100 epochs, x0.1 at
 # 30/60/90, batch 256)
-# Self-contained MMPretrain config: no base configs to inherit.
+# Runtime, the CE-in-bits loss and the AIB hooks come from configs/_base_/.
 # Train:  python tools/train.py configs/resnet50_aib_8xb32_in1k.py
 # The AIB parts are marked "AIB"; everything else is a stock MMPretrain config.
 
-# AIB: registers IBAttention, IBImageClassifier, IBTimmClassifier, the IB hooks, WideResNet_CIFAR
-custom_imports = dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
+_base_ = ["./_base_/default_runtime.py", "./_base_/ce_bits_head.py", "./_base_/aib_hooks.py"]
 
 # model settings
 model = dict(
@@ -29,8 +28,7 @@ model = dict(
         type="LinearClsHead",
         num_classes=1000,
         in_channels=256,  # AIB: = neck bottleneck_dim
-        # AIB: cross-entropy in bits (1 / ln 2), as the paper's objective
-        loss=dict(type="CrossEntropyLoss", loss_weight=1.4426950408889634),
+        # AIB: the loss is cross-entropy in bits (_base_/ce_bits_head.py)
         topk=(1, 5),
     ),
 )
@@ -90,48 +88,12 @@ param_scheduler = dict(type="MultiStepLR", by_epoch=True, milestones=[30, 60, 90
 
 # train, val, test setting
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
 
 # NOTE: `auto_scale_lr` is for automatically scaling LR
 # based on the actual training batch size.
 auto_scale_lr = dict(base_batch_size=256)
 
-# defaults to use registries in mmpretrain
-default_scope = "mmpretrain"
-
-# configure default hooks
-default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=100),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=3),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    visualization=dict(type="VisualizationHook", enable=False),
-)
-
-# AIB: IB statistics in the log and attention overlays of 8 fixed validation images
 custom_hooks = [
     dict(type="IBStatsHook", interval=100),
     dict(type="AttentionVisualizationHook", interval=5, num_images=8),
-    # optional beta warm-up with mmpretrain's own hook (not in the paper):
-    # dict(type='WarmupParamHook', module_name='neck.objective', param_name='beta',
-    #      warmup_epochs=5),
 ]
-
-# configure environment
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-    # tools/train.py switches to gloo when no GPU is present
-    dist_cfg=dict(backend="nccl"),
-)
-
-# set visualizer (add dict(type='TensorboardVisBackend') to get the overlays in TensorBoard)
-vis_backends = [dict(type="LocalVisBackend")]
-visualizer = dict(type="UniversalVisualizer", vis_backends=vis_backends)
-
-log_level = "INFO"
-load_from = None
-resume = False
-randomness = dict(seed=None, deterministic=False)

@@ -1,9 +1,9 @@
 # Plain baseline on cluttered digits (the demo's reference model): a narrow ResNet-18 for 64x64
-# gray digits among clutter, no AIB. Self-contained MMPretrain config; the AIB configs beside it
-# inherit from this file and add the neck.
+# gray digits among clutter, no AIB. The AIB configs beside it inherit from this file and add the
+# neck; runtime and the CE-in-bits loss come from configs/_base_/.
 # Train: python tools/train.py configs/cluttered_digits/resnet18_1xb32_cluttered-digits.py
 
-custom_imports = dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
+_base_ = ["../_base_/default_runtime.py", "../_base_/ce_bits_head.py"]
 
 model = dict(
     type="ImageClassifier",
@@ -20,8 +20,7 @@ model = dict(
         type="LinearClsHead",
         num_classes=10,
         in_channels=128,
-        # CE in bits (1 / ln 2) as in the AIB objective, so both models see the same loss scale
-        loss=dict(type="CrossEntropyLoss", loss_weight=1.4426950408889634),
+        # CE in bits (_base_/ce_bits_head.py) as in the AIB objective: both models see one scale
         topk=(1,),
     ),
 )
@@ -56,27 +55,9 @@ param_scheduler = [
     dict(type="CosineAnnealingLR", by_epoch=True, begin=0, eta_min=1e-4),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
-
-default_scope = "mmpretrain"
 default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=20),
-    param_scheduler=dict(type="ParamSchedulerHook"),
     checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=1),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    visualization=dict(type="VisualizationHook", enable=False),
 )
 custom_hooks = []
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-    dist_cfg=dict(backend="nccl"),
-)
-vis_backends = [dict(type="LocalVisBackend")]
-visualizer = dict(type="UniversalVisualizer", vis_backends=vis_backends)
-log_level = "INFO"
-load_from = None
-resume = False
 randomness = dict(seed=0, deterministic=False)

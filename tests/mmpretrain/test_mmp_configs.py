@@ -10,7 +10,7 @@ from mmp_helpers import CONFIGS
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-CONFIG_FILES = sorted(CONFIGS.rglob("*.py"))
+CONFIG_FILES = sorted(p for p in CONFIGS.rglob("*.py") if "_base_" not in p.parts)
 # the demo's plain baseline is the one config without AIB
 PLAIN_CONFIGS = {"resnet18_1xb32_cluttered-digits.py", "timm-resnet18_1xb32_cluttered-digits.py"}
 
@@ -116,3 +116,12 @@ def test_the_cub_config_decodes_z_with_the_authors_linear_relu_linear() -> None:
     with torch.no_grad():
         (z,) = model.neck((torch.randn(2, 2048, 7, 7),))
     assert z.shape == (2, 256) and (z < 0).any()  # z itself, not relu(z)
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_runtime_settings_come_from_the_base_fragment(path: Path) -> None:
+    text = path.read_text()
+    for key in ("default_scope", "env_cfg", "visualizer", "custom_imports"):
+        assert f"\n{key} =" not in text, f"{path.name} repeats {key} (configs/_base_/)"
+    cfg = Config.fromfile(str(path))
+    assert cfg.default_scope == "mmpretrain" and cfg.env_cfg.dist_cfg.backend == "nccl"
