@@ -3,10 +3,12 @@
 from .cam import grad_cam_maps
 from .localization import (
     LocalizationScores,
+    MaxBoxAccV2,
     PeakBin,
     PointingMisses,
     box_accuracy,
     energy_in_box,
+    max_box_acc_v2,
     normalize_map,
     pointing_by_peak,
     pointing_hit,
@@ -18,11 +20,13 @@ from .localization import (
 
 __all__ = [
     "LocalizationScores",
+    "MaxBoxAccV2",
     "PeakBin",
     "PointingMisses",
     "box_accuracy",
     "grad_cam_maps",
     "energy_in_box",
+    "max_box_acc_v2",
     "normalize_map",
     "pointing_by_peak",
     "pointing_hit",

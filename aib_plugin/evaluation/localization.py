@@ -10,6 +10,12 @@ Conventions, the same for every kind of map so AIB and plain models compare fair
 - Box accuracy: threshold the normalised map, take the box around the largest connected region,
   count IoU >= 0.5 with the ground truth; the best accuracy over the thresholds is reported
   (as in weakly supervised localization).
+- MaxBoxAccV2 (Choe et al., CVPR 2020, "Evaluating Weakly Supervised Object Localization Methods
+  Right"; reference code clovaai/wsolevaluation): for each threshold ``tau`` of a fine grid
+  (0, 0.01, ..., 0.99), the boxes around *all* contours of ``map >= tau`` (OpenCV's
+  ``findContours``); an image counts at
+  IoU ``delta`` if any of its boxes reaches ``delta``; the best ``tau`` is taken separately for
+  ``delta`` = 0.3, 0.5 and 0.7, and the score is the mean of the three accuracies.
 """
 
 from collections.abc import Sequence
@@ -21,15 +27,24 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 DEFAULT_THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2).tolist())
+#: MaxBoxAccV2's thresholds: wsolevaluation's default grid (``cam_curve_interval=0.01``).
+MAX_BOX_ACC_THRESHOLDS = tuple(np.round(np.arange(0.0, 1.0, 0.01), 2).tolist())
+#: The IoU levels ``delta`` MaxBoxAccV2 averages over.
+MAX_BOX_ACC_IOUS = (0.3, 0.5, 0.7)
 
 
 class LocalizationScores(NamedTuple):
-    """Scores over a set of maps (each a mean over images, in [0, 1])."""
+    """Scores over a set of maps (each a mean over images, in [0, 1]).
+
+    ``best_threshold`` is where ``box_accuracy`` peaks; ``max_box_acc_v2`` is MaxBoxAccV2 as a
+    fraction (see :func:`max_box_acc_v2`).
+    """
 
     pointing_game: float
     energy_in_box: float
     box_accuracy: float
     best_threshold: float
+    max_box_acc_v2: float
     num_images: int
 
 
@@ -271,6 +286,148 @@ def box_accuracy(
     return float(hits[best]), float(thresholds[best])
 
 
+def _contour_boxes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x1, y1, x2, y2)``, ``x2``/``y2`` exclusive, around every contour of ``mask``.
+
+    As wsolevaluation: ``cv2.RETR_TREE`` (inner contours too) and ``cv2.CHAIN_APPROX_SIMPLE``.
+    """
+    try:
+        import cv2
+    except ImportError as error:  # the timm-only install has no OpenCV; mmengine brings it
+        raise ImportError(
+            "MaxBoxAccV2 needs OpenCV: pip install 'aib_plugin[mmpretrain]' (mmengine requires "
+            "opencv-python) or pip install opencv-python-headless"
+        ) from error
+    contours = cv2.findContours(
+        np.ascontiguousarray(mask, dtype=np.uint8), cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE
+    )[-2]  # OpenCV 3 returns (image, contours, hierarchy), later ones (contours, hierarchy)
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append((x, y, x + w, y + h))
+    return boxes
+
+
+def _check_unit_values(name: str, values: Sequence[float], low_open: bool) -> tuple[float, ...]:
+    values = tuple(float(v) for v in values)
+    if not values:
+        raise ValueError(f"{name} must name at least one value")
+    low = "(0" if low_open else "[0"
+    for v in values:
+        if not (0.0 < v <= 1.0 if low_open else 0.0 <= v <= 1.0):
+            raise ValueError(f"{name} must lie in {low}, 1], got {v}")
+    return values
+
+
+def box_ious_per_threshold(
+    saliency: np.ndarray | torch.Tensor,
+    box: Sequence[float],
+    thresholds: Sequence[float] = MAX_BOX_ACC_THRESHOLDS,
+) -> np.ndarray:
+    """For each threshold ``tau``, the best IoU of ``box`` with the boxes around all contours of
+    the normalised map's mask at ``tau`` (all 0 for a constant map, which localizes nothing).
+
+    The mask is wsolevaluation's: the normalised map scaled to uint8 (``floor(255 map)``) and
+    kept where it exceeds ``floor(255 tau)``, i.e. ``map >= tau`` up to the 1/255 steps, except
+    that at ``tau = 0`` the (near-)zero pixels stay out and a sparse map does not get the whole
+    image as a box for free. The map is not resized: it must be at the image's resolution. This
+    is MaxBoxAccV2's per-image step; :func:`max_box_acc_v2` aggregates it.
+    """
+    array = normalize_map(saliency)
+    gt = _check_box(box, *array.shape)
+    thresholds = _check_unit_values("thresholds", thresholds, low_open=False)
+    ious = np.zeros(len(thresholds), dtype=np.float64)
+    if array.max() <= 0:
+        return ious
+    scaled = (array * 255).astype(np.uint8)  # wsolevaluation's scoremap_image
+    for t, threshold in enumerate(thresholds):
+        mask = scaled > int(threshold * 255)  # cv2.THRESH_BINARY keeps values above thresh
+        ious[t] = max((_iou(b, gt) for b in _contour_boxes(mask)), default=0.0)
+    return ious
+
+
+class MaxBoxAccV2(NamedTuple):
+    """MaxBoxAccV2 over a set of maps (fractions in [0, 1]).
+
+    Attributes:
+        score: the mean of ``accuracies``: MaxBoxAccV2.
+        accuracies: for each IoU level, the best share of images matched over the thresholds.
+        thresholds: for each IoU level, the threshold where that best share is reached.
+        iou_thresholds: the IoU levels (0.3, 0.5, 0.7 by default).
+        num_images: maps scored.
+    """
+
+    score: float
+    accuracies: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    iou_thresholds: tuple[float, ...]
+    num_images: int
+
+
+def max_box_acc_v2_from_ious(
+    ious: np.ndarray,
+    thresholds: Sequence[float] = MAX_BOX_ACC_THRESHOLDS,
+    iou_thresholds: Sequence[float] = MAX_BOX_ACC_IOUS,
+) -> MaxBoxAccV2:
+    """MaxBoxAccV2 from per-image best IoUs, shape (N, len(thresholds)), as
+    :func:`box_ious_per_threshold` returns them stacked."""
+    ious = np.asarray(ious, dtype=np.float64)
+    thresholds = _check_unit_values("thresholds", thresholds, low_open=False)
+    iou_thresholds = _check_unit_values("iou_thresholds", iou_thresholds, low_open=True)
+    if ious.ndim != 2 or ious.shape[0] == 0 or ious.shape[1] != len(thresholds):
+        raise ValueError(
+            f"ious must have shape (N >= 1, {len(thresholds)}) (one row per image, one column "
+            f"per threshold), got {ious.shape}"
+        )
+    accuracies, best_thresholds = [], []
+    for delta in iou_thresholds:
+        per_threshold = np.mean(ious >= delta, axis=0)
+        best = int(np.argmax(per_threshold))
+        accuracies.append(float(per_threshold[best]))
+        best_thresholds.append(thresholds[best])
+    return MaxBoxAccV2(
+        float(np.mean(accuracies)),
+        tuple(accuracies),
+        tuple(best_thresholds),
+        iou_thresholds,
+        int(ious.shape[0]),
+    )
+
+
+def max_box_acc_v2(
+    maps: Sequence[np.ndarray | torch.Tensor],
+    boxes: Sequence[Sequence[float]],
+    thresholds: Sequence[float] = MAX_BOX_ACC_THRESHOLDS,
+    iou_thresholds: Sequence[float] = MAX_BOX_ACC_IOUS,
+) -> MaxBoxAccV2:
+    """MaxBoxAccV2 (Choe et al., CVPR 2020) of maps at the images' resolution against their boxes.
+
+    For each threshold ``tau`` the normalised map gives the mask ``map >= tau`` (computed as
+    wsolevaluation does, see :func:`box_ious_per_threshold`); every contour of it
+    (``cv2.findContours`` with ``RETR_TREE`` and ``CHAIN_APPROX_SIMPLE``, as wsolevaluation)
+    gives a box (``cv2.boundingRect``), and an image counts at IoU ``delta`` if any of its boxes
+    reaches ``delta``. The best ``tau`` is chosen separately for each ``delta``; the score is the
+    mean of the per-``delta`` best accuracies.
+
+    Differences from wsolevaluation: boxes are pixel-exact with ``x2``/``y2`` exclusive, as
+    everywhere in this module (wsolevaluation takes ``x + w`` as an inclusive corner and adds 1 in
+    its IoU, so its predicted boxes are one pixel wider and taller than the region); a constant
+    map matches nothing; one ground-truth box per image; maps are not resized to 224x224.
+
+    Args:
+        maps: 2-D maps (H, W), each the size of its image (see :func:`score_maps` to resize).
+        boxes: one ``(x1, y1, x2, y2)`` box per map.
+        thresholds: the grid of ``tau`` (default ``0, 0.01, ..., 0.99``).
+        iou_thresholds: the levels ``delta`` averaged over.
+    """
+    if len(maps) != len(boxes):
+        raise ValueError(f"got {len(maps)} maps but {len(boxes)} boxes")
+    if not maps:
+        raise ValueError("max_box_acc_v2 needs at least one map")
+    ious = [box_ious_per_threshold(m, b, thresholds) for m, b in zip(maps, boxes, strict=True)]
+    return max_box_acc_v2_from_ious(np.stack(ious), thresholds, iou_thresholds)
+
+
 def score_maps(
     maps: Sequence[np.ndarray | torch.Tensor],
     boxes: Sequence[Sequence[float]],
@@ -284,4 +441,11 @@ def score_maps(
     pointing = float(np.mean([pointing_hit(m, b) for m, b in zip(resized, boxes, strict=True)]))
     energy = float(np.mean([energy_in_box(m, b) for m, b in zip(resized, boxes, strict=True)]))
     accuracy, threshold = box_accuracy(resized, boxes, thresholds)
-    return LocalizationScores(pointing, energy, accuracy, threshold, len(resized))
+    return LocalizationScores(
+        pointing_game=pointing,
+        energy_in_box=energy,
+        box_accuracy=accuracy,
+        best_threshold=threshold,
+        max_box_acc_v2=max_box_acc_v2(resized, boxes).score,
+        num_images=len(resized),
+    )

@@ -12,7 +12,7 @@ from ._validate import check_choice, check_positive_int
 from .ib_attention import STD_OFFSET
 
 #: KL modes: 'vib' is the textbook KL(N(mu, sigma) || N(0, I)); 'paper' is the authors' code,
-#: KL(N(mu, exp(sigma)) || N(0, I)), in effect an L2 penalty on mu (DESIGN.md section 1).
+#: KL(N(mu, exp(sigma)) || N(0, I)), in effect an L2 penalty on mu (docs/paper_fidelity.md).
 KL_MODES = ("paper", "vib")
 
 #: Above this log-scale the 'paper' KL's variance exp(2 sigma) is extended linearly (finite).
@@ -110,7 +110,7 @@ class VariationalBottleneck(nn.Module):
         z feeds the decoder's ReLU, so this keeps the signal's scale through encoder and decoder.
         PyTorch's default ``Linear`` init divides the variance by 3 (by 6 after the ReLU): with it
         the demo's AIB model learned about half as fast as the plain model and ended 0.9 points
-        behind it in top-1 (README "Results", "The bottleneck's initialisation").
+        behind it in top-1 (docs/experiments/bottleneck_init.md).
         """
         nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
         nn.init.zeros_(self.fc.bias)

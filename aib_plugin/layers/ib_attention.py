@@ -1,6 +1,6 @@
 """The IB spatial attention: a variational attention map that modulates a feature map.
 
-Data path (DESIGN.md section 1, steps 1 to 5)::
+Data path (the paper's steps 1 to 5; docs/paper_fidelity.md)::
 
     mu_a    = sigmoid(head(X))                    attention mean, (B, 1, H, W)
     sigma_a = softplus(conv3x3(mu_a) - 5)         attention std
@@ -78,7 +78,7 @@ class IBSpatialAttention(nn.Module):
         modulation: ``'residual'`` (the paper: ``X * (1 + a)``), ``'gate'`` (``X * a``: what the
             map does not select is removed, so the map must find the object), or
             ``'normalized'`` (``X * a / mean(a)`` per image, negative samples clipped to 0: only
-            where the map points counts, not how much it attends; see README "Results").
+            where the map points counts, not how much it attends; see docs/experiments/variants.md).
         device: device of the parameters.
         dtype: dtype of the parameters.
     """

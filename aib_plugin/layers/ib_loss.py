@@ -1,6 +1,6 @@
 """The IB loss terms, weighted once here so adapters only add them to a loss.
 
-Full objective in bits (DESIGN.md section 1, step 8)::
+Full objective in bits (the paper's step 8; docs/paper_fidelity.md)::
 
     CE / ln 2  +  beta * KL(q(z|x) || N(0, I)) / ln 2  +  lambda_g * L_vq  +  lambda_c * L_commit
                [ +  lambda_a * mean(mu_a) ]              area_mode='mean'
@@ -15,7 +15,7 @@ arbitrary level there; with it the map falls to zero wherever classification doe
 everywhere (on images the classifier gets right without attention, the plain area term lets it).
 ``area_mode='relative'`` prices each map's area against its own peak: it does not depend on the
 map's level, so it cannot fade a map (it sharpens it: the rest falls, the peak rises), and it
-pulls hardest on maps whose peak is low. README "Results" measures the three.
+pulls hardest on maps whose peak is low. docs/experiments/relative_area_price.md measures the three.
 """
 
 import math

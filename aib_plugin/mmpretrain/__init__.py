@@ -10,6 +10,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     AttentionVisualizationHook  hook (HOOKS)
     EpochSeedHook           hook   (HOOKS)  reseeds every epoch: --resume replays exactly
     ClutteredDigits         dataset (DATASETS)  generated in memory, boxes in gt_bbox
+    ClutteredMNIST          dataset (DATASETS)  real MNIST, RAM's cluttered protocol, gt_bbox
     CUBWithBoxes            dataset (DATASETS)  CUB-200-2011 with bounding_boxes.txt in gt_bbox
     OfflineCIFAR10/100      dataset (DATASETS)  never downloads; md5 check optional
     CropToBox               transform (TRANSFORMS)  crops to gt_bbox (the authors' CUB data)
@@ -27,6 +28,7 @@ Importing it also allows the (non-tensor) types that MMEngine checkpoints hold i
 from .checkpoint import allow_mmengine_checkpoints, mmengine_safe_globals
 from .classifier import IBImageClassifier, merge_ib_losses
 from .cluttered_digits import ClutteredDigits
+from .cluttered_mnist import ClutteredMNIST
 from .cub_boxes import CUBWithBoxes
 from .datasets import OfflineCIFAR10, OfflineCIFAR100
 from .guards import GuardedImageClassifier, GuardedTimmClassifier
@@ -48,6 +50,7 @@ allow_mmengine_checkpoints()
 __all__ = [
     "AttentionVisualizationHook",
     "ClutteredDigits",
+    "ClutteredMNIST",
     "CUBWithBoxes",
     "CropToBox",
     "EpochSeedHook",

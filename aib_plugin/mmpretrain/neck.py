@@ -110,7 +110,8 @@ class IBAttention(BaseModule):
         codebook_weight: lambda_g (paper: 0.4).
         commitment_weight: lambda_c (paper: 0.1).
         area_weight: lambda_a, weight of the attended area ``mean(mu_a)`` (``loss_area``); not
-            in the paper, 0 (default) leaves it out; README "Results" measures it.
+            in the paper, 0 (default) leaves it out; docs/experiments/digits_config_additions.md
+            measures it.
         area_mode: ``'mean'`` (the area), ``'peak'`` (plus ``1 - max(mu_a)`` per map, so
             no map falls to zero everywhere) or ``'relative'`` (each map's area over its peak:
             the map cannot fade); see ``aib_plugin.layers.IBObjective``.

@@ -421,7 +421,8 @@ class AIBNet(nn.Module):
                 self._check_last_terms_used()
             self._ib_terms = self.objective(z_out, attention)
             self._ib_state = "training forward"
-            self._ib_read = not grad  # nothing to train in a no-grad forward
+            # terms that nothing can train (no grad, frozen) need no reading
+            self._ib_read = not (grad and self._ib_terms.total().requires_grad)
         else:
             self._ib_terms = None
             self._ib_state = "the last forward was in eval mode"
@@ -457,12 +458,13 @@ class AIBNet(nn.Module):
         """``out`` tied to the IB total in backward (``ib_loss_in_backward``), else ``out``."""
         if not self.ib_loss_in_backward or not torch.is_grad_enabled() or self._ib_terms is None:
             return out
+        total = self._ib_terms.total()
+        if not total.requires_grad:  # nothing to train (frozen): no backward will come
+            return out
         _check_not_fp16(out)
         self._ib_read = True
         scale = 1.0 if self.ib_loss_grad_scale is None else float(self.ib_loss_grad_scale)
-        return add_to_backward(
-            out, self._ib_terms.total(), scale, self._on_ib_backward, self._on_ib_dropped
-        )
+        return add_to_backward(out, total, scale, self._on_ib_backward, self._on_ib_dropped)
 
     @torch.jit.unused
     def _on_ib_backward(self) -> None:
@@ -538,6 +540,12 @@ class AIBNet(nn.Module):
         if not torch.jit.is_scripting():
             if not is_tracing():
                 self._record(z_out, self.training)
+        elif self.training and self.ib_loss_in_backward:
+            raise RuntimeError(
+                "AIBNet(ib_loss_in_backward=True): a TorchScript module cannot add the IB terms "
+                "to backward (nor record them for ib_loss()); train the eager model (drop timm's "
+                "--torchscript) and script it for deployment"
+            )
         if pre_logits or self.num_classes == 0:
             if self.training:
                 if not torch.jit.is_scripting():

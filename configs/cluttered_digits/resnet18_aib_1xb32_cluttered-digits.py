@@ -1,6 +1,6 @@
 # AIB on cluttered digits (the demo's model): the plain baseline plus the IB attention neck.
 # Compared with resnet18_1xb32_cluttered-digits.py only the lines marked "AIB" change. Four of
-# them are this package's, not the paper's (README "Results" measures each; the paper's own
+# them are this package's, not the paper's (docs/experiments/ measures each; the paper's own
 # objective is variants/resnet18_aib-paper_1xb32_cluttered-digits.py): the area price (relative
 # to each map's peak), its warm-up and a faster level/contrast for the attention map; the
 # attention head's last conv is 1x1.
@@ -19,13 +19,13 @@ model = dict(
         # map keeps an arbitrary level where the features are empty. Priced against each map's
         # own peak, mean(mu_a) / max(mu_a): the plain area mean(mu_a) lets the map fade on
         # digits the classifier gets right without it (their maxima then often miss the digit);
-        # this form sharpens a map instead of fading it. README "Results" measures both forms
-        # and the weights 0.1, 0.3 and 1.0.
+        # this form sharpens a map instead of fading it. docs/experiments/relative_area_price.md
+        # measures both forms and the weights 0.1, 0.3 and 1.0.
         area_weight=1.0,
         area_mode="relative",
         # the light head's last conv is 1x1, not 3x3: each cell's attention comes from that
         # cell's own features, so a sharp map cannot settle on a cell beside the digit (with
-        # 3x3 it did, for some classes at some seeds); README "Results" measures both
+        # 3x3 it did, for some classes at some seeds); docs/experiments/head_1x1.md measures both
         head_kernel_size=1,
     ),
     head=dict(in_channels=64),  # AIB: = bottleneck_dim

@@ -3,8 +3,10 @@ import pytest
 import torch
 
 from aib_plugin.evaluation import (
+    LocalizationScores,
     box_accuracy,
     energy_in_box,
+    max_box_acc_v2,
     normalize_map,
     pointing_by_peak,
     pointing_hit,
@@ -12,6 +14,11 @@ from aib_plugin.evaluation import (
     resize_map,
     score_maps,
     shift_map,
+)
+from aib_plugin.evaluation.localization import (
+    MAX_BOX_ACC_THRESHOLDS,
+    box_ious_per_threshold,
+    max_box_acc_v2_from_ious,
 )
 
 BOX = (10, 20, 30, 40)  # x1, y1, x2, y2
@@ -146,3 +153,108 @@ def test_shift_map_moves_the_peak_and_keeps_the_border():
     assert shift_map(_peak_map(10, 20), 0.5, 0)[20, 10:12] == pytest.approx([0.5, 0.5])
     ramp = np.tile(np.arange(8.0), (8, 1))
     assert shift_map(ramp, 2, 0)[0, :3] == pytest.approx([0.0, 0.0, 0.0])  # border extends
+
+
+def _box_map(box, value=1.0, size=64, base=None):
+    saliency = np.zeros((size, size)) if base is None else base
+    x1, y1, x2, y2 = box
+    saliency[y1:y2, x1:x2] = value
+    return saliency
+
+
+def test_max_box_acc_v2_of_a_map_equal_to_the_box_is_one():
+    result = max_box_acc_v2([_box_map(BOX)], [BOX])
+    assert result.score == 1.0 and result.accuracies == (1.0, 1.0, 1.0)
+    assert result.iou_thresholds == (0.3, 0.5, 0.7) and result.num_images == 1
+    # the box is pixel-exact (x2, y2 exclusive): one pixel more on each side lowers the IoU
+    wider = _box_map((9, 19, 31, 41))
+    ious = box_ious_per_threshold(wider, BOX)
+    assert ious.max() == pytest.approx(400 / 484)
+    assert len(MAX_BOX_ACC_THRESHOLDS) == 100 and MAX_BOX_ACC_THRESHOLDS[:3] == (0.0, 0.01, 0.02)
+    assert MAX_BOX_ACC_THRESHOLDS[-1] == 0.99
+
+
+def test_max_box_acc_v2_of_a_one_pixel_spot_in_a_large_box_is_zero():
+    spot = np.zeros((64, 64))
+    spot[30, 30] = 1.0
+    large = (4, 4, 60, 60)
+    result = max_box_acc_v2([spot], [large])
+    assert result.accuracies[1] == 0.0 and result.score == 0.0
+    assert box_ious_per_threshold(spot, large).max() == pytest.approx(1 / (56 * 56))
+    # a constant map localizes nothing, whatever the box
+    assert max_box_acc_v2([np.full((64, 64), 0.3)], [(0, 0, 64, 64)]).score == 0.0
+
+
+def test_max_box_acc_v2_counts_every_contour_not_only_the_largest():
+    saliency = _box_map((34, 30, 64, 64))  # the largest region: 30 x 34 px, far from the box
+    saliency = _box_map((2, 2, 12, 12), base=saliency)  # a small blob exactly on the box
+    box = (2, 2, 12, 12)
+    assert box_accuracy([saliency], [box])[0] == 0.0  # the largest region misses
+    assert max_box_acc_v2([saliency], [box]).score == 1.0
+
+
+def test_max_box_acc_v2_chooses_the_best_threshold_per_iou_level():
+    box = (16, 16, 48, 48)  # 32 x 32
+    ring = (12, 12, 53, 53)  # 41 x 41 around it: IoU 1024 / 1681 = 0.61
+    a = _box_map(box, base=_box_map(ring, 0.4))  # low tau: the ring; high tau: the box
+    b = _box_map((30, 30, 34, 34), base=_box_map(ring, 0.4))  # high tau: a 4 x 4 core only
+    result = max_box_acc_v2([a, b], [box, box])
+    # IoU 0.3 and 0.5: both images at low tau; IoU 0.7: only a, from tau = 0.4 up
+    assert result.accuracies == (1.0, 1.0, 0.5)
+    assert result.thresholds == (0.0, 0.0, 0.4)
+    assert result.score == pytest.approx(2.5 / 3)
+    # one threshold for all three levels would give at most 2/3
+    ious = np.stack([box_ious_per_threshold(m, box) for m in (a, b)])
+    per_tau = np.mean([np.mean(ious >= d, axis=0) for d in (0.3, 0.5, 0.7)], axis=0)
+    assert per_tau.max() == pytest.approx(2 / 3)
+    # custom IoU levels
+    assert max_box_acc_v2([a, b], [box, box], iou_thresholds=[0.7]).score == 0.5
+
+
+def test_score_maps_reports_max_box_acc_v2():
+    scores = score_maps([_box_map(BOX), np.ones((8, 8))], [BOX, BOX], image_size=(64, 64))
+    assert isinstance(scores, LocalizationScores)
+    assert scores.max_box_acc_v2 == pytest.approx(0.5)  # the flat map matches nothing
+    assert scores._fields == (
+        "pointing_game",
+        "energy_in_box",
+        "box_accuracy",
+        "best_threshold",
+        "max_box_acc_v2",
+        "num_images",
+    )
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: max_box_acc_v2([np.zeros((4, 4))], []), ValueError, "1 maps but 0 boxes"),
+        (lambda: max_box_acc_v2([], []), ValueError, "at least one map"),
+        (lambda: max_box_acc_v2([np.zeros((3, 4, 4))], [BOX]), ValueError, "2-D"),
+        (lambda: max_box_acc_v2([np.full((64, 64), np.inf)], [BOX]), ValueError, "NaN or inf"),
+        (lambda: max_box_acc_v2([np.ones((64, 64))], [(1, 2, 3)]), ValueError, "x1, y1"),
+        (
+            lambda: max_box_acc_v2([_box_map(BOX)], [BOX], thresholds=[0.5, 1.5]),
+            ValueError,
+            r"thresholds must lie in \[0, 1\], got 1.5",
+        ),
+        (
+            lambda: max_box_acc_v2([_box_map(BOX)], [BOX], iou_thresholds=[0.0]),
+            ValueError,
+            r"iou_thresholds must lie in \(0, 1\], got 0.0",
+        ),
+        (
+            lambda: max_box_acc_v2([_box_map(BOX)], [BOX], iou_thresholds=[]),
+            ValueError,
+            "iou_thresholds must name at least one value",
+        ),
+        (
+            lambda: max_box_acc_v2_from_ious(np.zeros((2, 5))),
+            ValueError,
+            r"ious must have shape \(N >= 1, 100\).*got \(2, 5\)",
+        ),
+    ],
+)
+def test_max_box_acc_v2_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -25,6 +25,20 @@ def test_metric_on_hand_made_maps():
     assert scores["localization/pointing_game"] == pytest.approx(50.0)
     assert scores["localization/box_acc"] == pytest.approx(50.0)
     assert 40.0 < scores["localization/energy_in_box"] < 60.0
+    # MaxBoxAccV2, a percentage too: the good map matches at IoU 0.3, 0.5 and 0.7
+    assert scores["localization/max_box_acc_v2"] == pytest.approx(50.0)
+
+
+def test_metric_max_box_acc_v2_counts_every_contour():
+    saliency = np.zeros((64, 64))
+    saliency[30:64, 34:64] = 1.0  # the largest region, away from the box
+    saliency[2:12, 2:12] = 1.0  # a small region exactly on the box
+    box = (2, 2, 12, 12)
+    evaluator = Evaluator(METRICS.build(dict(type="LocalizationMetric")))
+    evaluator.process([_sample(saliency, box)])
+    scores = evaluator.evaluate(1)
+    assert scores["localization/box_acc"] == 0.0  # the largest region only
+    assert scores["localization/max_box_acc_v2"] == pytest.approx(100.0)
 
 
 def test_metric_names_missing_fields():

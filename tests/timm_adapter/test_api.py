@@ -100,16 +100,24 @@ def test_ib_loss_is_an_error_without_training_forward() -> None:
         model.ib_loss()
 
 
-@pytest.mark.parametrize("name", ["resnet18_aib", "resnet18_aib_qt"])
-def test_ib_loss_terms_and_weights(name: str) -> None:
-    model = create(name, num_classes=3, beta=0.5, codebook_weight=0.3, commitment_weight=0.2)
+@pytest.mark.parametrize(
+    "name, learn_anchors",
+    [("resnet18_aib", False), ("resnet18_aib_qt", False), ("resnet18_aib_qt", True)],
+)
+def test_ib_loss_terms_and_weights(name: str, learn_anchors: bool) -> None:
+    weights = dict(beta=0.5, codebook_weight=0.3, commitment_weight=0.2)
+    model = create(name, num_classes=3, learn_anchors=learn_anchors, **weights)
     model.train()(images())
     terms = model.ib_loss()
     assert torch.allclose(terms.kl, 0.5 * terms.kl_bits)
-    if name.endswith("_qt"):
+    if learn_anchors:  # the codebook loss trains the anchors
         assert torch.allclose(terms.codebook, 0.3 * terms.codebook_raw)
         assert torch.allclose(terms.commitment, 0.2 * terms.commitment_raw)
         assert torch.allclose(terms.total(), terms.kl + terms.codebook + terms.commitment)
+    elif name.endswith("_qt"):  # frozen anchors: no codebook loss, the commitment stays
+        assert terms.codebook is None
+        assert torch.allclose(terms.commitment, 0.2 * terms.commitment_raw)
+        assert torch.allclose(terms.total(), terms.kl + terms.commitment)
     else:
         assert terms.codebook is None and torch.equal(terms.total(), terms.kl)
 

@@ -286,18 +286,23 @@ def _is_injected(out: torch.Tensor) -> bool:
     return out.grad_fn is not None and "AddToBackward" in type(out.grad_fn).__name__
 
 
-def test_eval_no_grad_scripted_and_traced_forwards_are_not_injected() -> None:
+def test_eval_no_grad_and_traced_forwards_are_not_injected_and_scripted_training_refused() -> None:
     model = tiny(ib_loss_in_backward=True)
     x = images()
-    assert _is_injected(model(x))
+    out = model(x)
+    assert _is_injected(out)
+    out.mean().backward()
     assert not _is_injected(model.eval()(x))
     with torch.no_grad():
         assert model.train()(x).grad_fn is None
+    model.requires_grad_(False)  # a frozen model in train mode (BN recalibration): no backward
+    assert model(x).grad_fn is None
+    model(x)  # and no refusal of a "dropped" output
     with timm.set_scriptable(True):
         scripted = torch.jit.script(tiny(ib_loss_in_backward=True))
-    out = scripted(x)
-    assert not _is_injected(out)
-    out.mean().backward()
+    assert scripted.eval()(x).shape == (2, 4)
+    with pytest.raises(torch.jit.Error, match="TorchScript module cannot add the IB terms"):
+        scripted.train()(x)  # it would drop them silently
     traced = _fx_model(tiny(ib_loss_in_backward=True), train=True)
     out = torch.cat(tuple(traced(x).values()))
     assert not _is_injected(out)
@@ -349,3 +354,13 @@ def test_aib_task_refuses_models_it_would_train_wrong(
 ) -> None:
     with pytest.raises(error, match=match):
         AIBClassificationTask(make(), verbose=False)
+
+
+def test_torch_compile_keeps_the_injection() -> None:
+    """timm's ``--torchcompile``: the injection runs eagerly between the compiled graphs."""
+    injected = tiny(ib_loss_in_backward=True)
+    reference = twin(injected)
+    compiled = torch.compile(injected, backend="aot_eager")
+    train_one_epoch(compiled, loader(2), F.cross_entropy)
+    train_one_epoch(reference, loader(2), F.cross_entropy, add_ib_loss=True)
+    assert_same_params(injected, reference)

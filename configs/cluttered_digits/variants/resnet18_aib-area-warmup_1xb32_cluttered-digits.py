@@ -1,5 +1,5 @@
 # The area price with its warm-up, one learning rate for everything: the demo's AIB model without
-# the faster attention BN. README "Results" compares them.
+# the faster attention BN. docs/experiments/variants.md compares them.
 # Demo: python tools/demo.py --aib-config \
 #     configs/cluttered_digits/variants/resnet18_aib-area-warmup_1xb32_cluttered-digits.py
 

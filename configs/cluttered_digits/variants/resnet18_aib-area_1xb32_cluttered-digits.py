@@ -1,5 +1,5 @@
 # The area price alone (0.1 from the first step, one learning rate): the demo's AIB model before
-# the warm-up and the faster attention BN were added. README "Results" compares them.
+# the warm-up and the faster attention BN were added. docs/experiments/variants.md compares them.
 # Demo: python tools/demo.py --aib-config \
 #     configs/cluttered_digits/variants/resnet18_aib-area_1xb32_cluttered-digits.py
 

@@ -1,6 +1,6 @@
 # The demo's AIB model with the KL weight beta warmed up too (0 -> 0.01 over the first 5 epochs,
 # MMPretrain's WarmupParamHook, the usual VIB practice): does the classifier fit better before
-# the bottleneck squeezes it? README "Results" measures it (not on accuracy).
+# the bottleneck squeezes it? docs/experiments/variants.md measures it (not on accuracy).
 # Demo: python tools/demo.py --aib-config \
 #     configs/cluttered_digits/variants/resnet18_aib-beta-warmup_1xb32_cluttered-digits.py
 

@@ -1,5 +1,5 @@
 # The demo's AIB model with the attention BN at 10x the learning rate instead of 3x: sharper maps
-# (more energy in the box), lower accuracy. README "Results" compares them.
+# (more energy in the box), lower accuracy. docs/experiments/variants.md compares them.
 # Demo: python tools/demo.py --aib-config \
 #     configs/cluttered_digits/variants/resnet18_aib-bn-lr10_1xb32_cluttered-digits.py
 
