@@ -394,7 +394,7 @@ def combined_rows(run_dirs: list[str]) -> list[dict]:
 ONE_SEED_CAVEAT = (
     "One seed only: the plain model's own top-1 moves by up to 4 points between seeds, so a gap "
     "of a point or two here is seed noise. Judge the targets on several seeds: --seed 0 1 2 3 "
-    '4 5 6, or --combine runs made one seed each (docs/experiments/demo_seven_seeds.md).'
+    "4 5 6, or --combine runs made one seed each (docs/experiments/demo_seven_seeds.md)."
 )
 
 
