@@ -94,6 +94,5 @@ train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 auto_scale_lr = dict(base_batch_size=256)
 
 custom_hooks = [
-    dict(type="IBStatsHook", interval=100),
     dict(type="AttentionVisualizationHook", interval=5, num_images=8),
 ]

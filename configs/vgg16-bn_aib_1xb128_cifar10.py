@@ -35,8 +35,3 @@ param_scheduler = [
     dict(type="ConstantLR", factor=0.1, by_epoch=True, begin=0, end=1),  # 0.01 in epoch 1
     dict(type="StepLR", step_size=25, gamma=0.5, by_epoch=True, begin=0, end=200),
 ]
-# IB statistics and attention overlays: the IB objective sits on the timm model here
-custom_hooks = [
-    dict(type="IBStatsHook", interval=100),
-    dict(type="AttentionVisualizationHook", interval=20, num_images=8),
-]

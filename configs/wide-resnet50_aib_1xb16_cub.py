@@ -118,6 +118,5 @@ auto_scale_lr = dict(base_batch_size=16)
 # AIB: the authors keep a 0.999 moving average of the weights and evaluate it
 custom_hooks = [
     dict(type="EMAHook", momentum=0.001, priority="ABOVE_NORMAL"),
-    dict(type="IBStatsHook", interval=100),
     dict(type="AttentionVisualizationHook", interval=20, num_images=8),
 ]

@@ -21,6 +21,7 @@ from .ib_loss import (
 )
 from .param_groups import ib_param_groups
 from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerOutput, anchor_usage
+from .statistics import SPARSITY_THRESHOLD, attention_statistics, ib_log_dict
 
 __all__ = [
     "ANCHOR_LR_RATIO",
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_CODEBOOK_WEIGHT",
     "DEFAULT_COMMITMENT_WEIGHT",
     "KL_MODES",
+    "SPARSITY_THRESHOLD",
     "AnchorQuantizer",
     "AnchorUsage",
     "AttentionOutput",
@@ -44,8 +46,10 @@ __all__ = [
     "QuantizerOutput",
     "VariationalBottleneck",
     "anchor_usage",
+    "attention_statistics",
     "cross_entropy_bits",
     "gaussian_kl_bits",
+    "ib_log_dict",
     "ib_param_groups",
     "mc_average",
     "stride_one_copy",

@@ -5,7 +5,7 @@ Import it (or name it in a config's ``custom_imports``) to register::
     IBAttention             neck   (MODELS)
     IBImageClassifier       model  (MODELS)  carries loss_kl / loss_vq / loss_commit
     IBTimmClassifier        model  (MODELS)  the same for timm '*_aib' models
-    IBStatsHook             hook   (HOOKS)
+    IBStatsHook             hook   (HOOKS)  deprecated: the statistics are in the loss dict
     LocalizationMetric      metric (METRICS)  pointing game, energy in box, box accuracy
     AttentionVisualizationHook  hook (HOOKS)
     EpochSeedHook           hook   (HOOKS)  reseeds every epoch: --resume replays exactly
@@ -37,7 +37,6 @@ from .hooks import (
     EpochSeedHook,
     IBStatsHook,
     attention_panel,
-    ib_statistics,
 )
 from .localization_metric import LocalizationMetric
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
@@ -68,7 +67,6 @@ __all__ = [
     "allow_mmengine_checkpoints",
     "attention_panel",
     "ib_loss_consumer",
-    "ib_statistics",
     "merge_ib_losses",
     "mmengine_safe_globals",
 ]

@@ -12,7 +12,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from aib_plugin.layers import IBLossTerms
+from aib_plugin.layers import IBLossTerms, ib_log_dict
 
 from .layout import infer_channels
 from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
@@ -36,23 +36,33 @@ def attach_attention(
     return data_samples
 
 
-def merge_ib_losses(losses: dict, ib_terms: IBLossTerms, who: str) -> dict:
+def merge_ib_losses(
+    losses: dict,
+    ib_terms: IBLossTerms,
+    who: str,
+    statistics: Optional[dict[str, torch.Tensor]] = None,
+) -> dict:
     """Rename the classification ``loss`` to ``loss_cls`` and add the IB terms as separate keys.
 
     Args:
         losses: the head's (or classifier's) loss dict.
         ib_terms: the IB terms of the same forward pass.
         who: the model's name, for error messages.
+        statistics: ``ib_<name>`` values to log beside them (:func:`aib_plugin.layers.ib_log_dict`;
+            MMEngine logs every key and sums only those containing ``loss``).
 
     Returns:
-        ``losses`` with ``loss_cls``, ``loss_kl`` and, with anchors, ``loss_vq``, ``loss_commit``.
+        ``losses`` with ``loss_cls``, ``loss_kl`` and, with anchors, ``loss_vq``, ``loss_commit``,
+        plus the statistics.
     """
     merged = dict(losses)
     if "loss" in merged:
         merged["loss_cls"] = merged.pop("loss")
-    for name, value in ib_terms.losses().items():
+    for name, value in {**ib_terms.losses(), **(statistics or {})}.items():
         if name in merged:
             raise KeyError(f"{who}: the head already returns a loss named {name!r}")
+        if name.startswith("ib_") and "loss" in name:  # would be summed into the loss
+            raise KeyError(f"{who}: a statistic may not contain 'loss' in its name: {name!r}")
         merged[name] = value
     return merged
 
@@ -107,8 +117,11 @@ class IBImageClassifier(ImageClassifier):
     is inferred from the backbone when left out) and setting the head's ``in_channels`` to the
     neck's ``bottleneck_dim``. The loss dict then holds
     ``loss_cls`` (the head's loss), ``loss_kl`` and, with anchors, ``loss_vq`` and
-    ``loss_commit``; MMEngine sums them and logs each. The paper measures CE in bits: give the
-    head's loss ``loss_weight=1 / ln 2`` (the shipped configs do).
+    ``loss_commit``; MMEngine sums them and logs each. The same dict carries the pass's
+    statistics (``ib_kl_bits``, ``ib_attn_mean``, ``ib_attn_sparsity``, with anchors
+    ``ib_anchor_active`` and ``ib_anchor_perplexity``), which MMEngine logs without summing.
+    The paper measures CE in bits: give the head's loss ``loss_weight=1 / ln 2``
+    (``configs/_base_/ce_bits_head.py``).
 
     At build time it checks the neck type, the head's ``in_channels`` and, by running the
     backbone once on a small zero image, the neck's stage index and channels.
@@ -197,11 +210,15 @@ class IBImageClassifier(ImageClassifier):
         if not isinstance(feats, IBNeckOutput):
             raise TypeError(f"IBImageClassifier: the neck returned {type(feats)}, not IB terms")
         losses = self.head.loss(feats, data_samples)
-        return merge_ib_losses(losses, feats.ib_terms, type(self).__name__)
+        statistics = ib_log_dict(
+            feats.ib_terms, feats.attention_map, feats.anchor_indices, self.neck.num_anchors
+        )
+        return merge_ib_losses(losses, feats.ib_terms, type(self).__name__, statistics)
 
     def predict(
         self, inputs: torch.Tensor, data_samples: Optional[list[DataSample]] = None, **kwargs
     ) -> list[DataSample]:
         """Predict labels (as ``ImageClassifier``) and add each image's ``attention_map``."""
-        predictions = super().predict(inputs, data_samples, **kwargs)
-        return attach_attention(predictions, self.neck.last_attention)
+        feats = self.extract_feat(inputs)
+        predictions = self.head.predict(feats, data_samples, **kwargs)
+        return attach_attention(predictions, feats.attention_map)

@@ -46,17 +46,29 @@ def ib_loss_consumer(name: str) -> Iterator[None]:
 
 
 class IBNeckOutput(tuple):
-    """``(features,)``, as every MMPretrain neck returns, carrying the IB terms of the pass.
+    """``(features,)``, as every MMPretrain neck returns, carrying what the pass produced.
 
     Attributes:
         ib_terms: the weighted IB loss terms (:class:`aib_plugin.layers.IBLossTerms`).
+        attention_map: the attention mean ``mu_a``, (B, 1, H, W), detached: what users look at.
+        anchor_indices: the nearest-anchor index of each (sampled) attention value, or None.
     """
 
     ib_terms: IBLossTerms
+    attention_map: torch.Tensor
+    anchor_indices: Optional[torch.Tensor]
 
-    def __new__(cls, features: torch.Tensor, ib_terms: IBLossTerms) -> IBNeckOutput:
+    def __new__(
+        cls,
+        features: torch.Tensor,
+        ib_terms: IBLossTerms,
+        attention_map: torch.Tensor,
+        anchor_indices: Optional[torch.Tensor] = None,
+    ) -> IBNeckOutput:
         obj = super().__new__(cls, (features,))
         obj.ib_terms = ib_terms
+        obj.attention_map = attention_map
+        obj.anchor_indices = anchor_indices
         return obj
 
 
@@ -83,8 +95,9 @@ class IBAttention(BaseModule):
     deterministic unless ``mc_samples`` asks for Monte-Carlo samples, which it averages here
     (for a linear head this equals averaging the logits, as the paper does).
 
-    The IB loss terms (``loss_kl``, ``loss_vq``, ``loss_commit``) ride on the output
-    (:class:`IBNeckOutput`) and reach the loss dict through ``IBImageClassifier``. A stock
+    The IB loss terms (``loss_kl``, ``loss_vq``, ``loss_commit``) and the attention map ride on
+    the output (:class:`IBNeckOutput`) and reach the loss dict and the predictions through
+    ``IBImageClassifier``. A stock
     ``ImageClassifier`` would drop them silently, so building this neck outside an IB-aware model
     raises, unless ``standalone=True``.
 
@@ -205,9 +218,6 @@ class IBAttention(BaseModule):
         self.objective = IBObjective(
             beta, codebook_weight, commitment_weight, area_weight, area_mode
         )
-        self.last_attention: Optional[torch.Tensor] = None
-        self.last_anchor_indices: Optional[torch.Tensor] = None
-        self.last_stats: dict[str, torch.Tensor] = {}
 
     @property
     def num_anchors(self) -> Optional[int]:
@@ -250,9 +260,5 @@ class IBAttention(BaseModule):
         if features.shape[0] != batch:  # Monte-Carlo samples in evaluation
             features = mc_average(features, batch)
         terms = self.objective(code, att)
-        self.last_attention = att.attention_mean.detach()
-        self.last_anchor_indices = (
-            None if att.anchor_indices is None else att.anchor_indices.detach()
-        )
-        self.last_stats = terms.unweighted()
-        return IBNeckOutput(features, terms)
+        indices = None if att.anchor_indices is None else att.anchor_indices.detach()
+        return IBNeckOutput(features, terms, att.attention_mean.detach(), indices)

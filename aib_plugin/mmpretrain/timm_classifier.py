@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import torch
-import torch.nn as nn
 from mmpretrain.models.classifiers import TimmClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from aib_plugin.layers import BITS_PER_NAT, AttentionOutput
+from aib_plugin.layers import BITS_PER_NAT, ib_log_dict
 
 from .classifier import attach_attention, merge_ib_losses
 
@@ -21,10 +20,9 @@ class IBTimmClassifier(TimmClassifier):
     """``TimmClassifier`` for the timm ``<arch>_aib`` models of ``aib_plugin``.
 
     The loss dict holds ``loss_cls`` (the classifier's ``loss``), ``loss_kl`` and, with anchors,
-    ``loss_vq`` / ``loss_commit``, read from the model's ``ib_loss()``. For the IB hooks it
-    records the last attention map (``last_attention``, ``last_anchor_indices``) and the last
-    unweighted terms (``last_stats``). Beta warm-up: ``WarmupParamHook`` with
-    ``module_name='model.objective'``.
+    ``loss_vq`` / ``loss_commit``, read from the model's ``ib_loss()``, and the ``ib_*``
+    statistics of the pass; predictions carry the model's ``attention_output()`` as
+    ``attention_map``. Beta warm-up: ``WarmupParamHook`` with ``module_name='model.objective'``.
 
     Args:
         *args: positional arguments of ``timm.create_model`` (the model name).
@@ -68,27 +66,21 @@ class IBTimmClassifier(TimmClassifier):
             )
         quantizer = attention.quantizer
         self.num_anchors: Optional[int] = None if quantizer is None else quantizer.num_anchors
-        self.last_attention: Optional[torch.Tensor] = None
-        self.last_anchor_indices: Optional[torch.Tensor] = None
-        self.last_stats: dict[str, torch.Tensor] = {}
-        attention.register_forward_hook(self._record_attention)
-
-    def _record_attention(self, _module: nn.Module, _args: tuple, out: AttentionOutput) -> None:
-        self.last_attention = out.attention_mean.detach()
-        indices = out.anchor_indices
-        self.last_anchor_indices = None if indices is None else indices.detach()
 
     def loss(self, inputs: torch.Tensor, data_samples: list[DataSample], **kwargs: Any) -> dict:
         """The classification loss as ``loss_cls``, plus ``loss_kl`` / ``loss_vq`` /
-        ``loss_commit``."""
+        ``loss_commit`` and the ``ib_*`` statistics of the pass."""
         losses = super().loss(inputs, data_samples, **kwargs)
         terms = self.model.ib_loss()
-        self.last_stats = terms.unweighted()
-        return merge_ib_losses(losses, terms, type(self).__name__)
+        attention = self.model.attention_output()
+        statistics = ib_log_dict(
+            terms, attention.attention_mean, attention.anchor_indices, self.num_anchors
+        )
+        return merge_ib_losses(losses, terms, type(self).__name__, statistics)
 
     def predict(
         self, inputs: torch.Tensor, data_samples: Optional[list[DataSample]] = None
     ) -> list[DataSample]:
         """Predict labels (as ``TimmClassifier``) and add each image's ``attention_map``."""
         predictions = super().predict(inputs, data_samples)
-        return attach_attention(predictions, self.last_attention)
+        return attach_attention(predictions, self.model.attention_output().attention_mean.detach())

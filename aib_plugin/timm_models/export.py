@@ -48,11 +48,8 @@ class AttentionOutputWrapper(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the logits (as ``model(x)``) and the attention mean (B, 1, h, w)."""
-        features = self.model.forward_features(x)
-        attention = self.model._adapter().pop_output()
-        if attention is None:  # pragma: no cover - the adapter always runs in forward_features
-            raise RuntimeError("the IB attention did not run in forward_features")
-        return self.model.forward_head(features), attention.attention_mean
+        logits = self.model(x)
+        return logits, self.model.attention_output().attention_mean
 
 
 def export_onnx(

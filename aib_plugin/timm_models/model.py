@@ -19,6 +19,7 @@ from ..layers import (
     DEFAULT_BETA,
     DEFAULT_CODEBOOK_WEIGHT,
     DEFAULT_COMMITMENT_WEIGHT,
+    AttentionOutput,
     ConvAttentionHead,
     IBDecoder,
     IBLossTerms,
@@ -32,7 +33,14 @@ from ..layers import (
 )
 from ..layers._validate import check_positive_int
 from .loss_injection import add_to_backward
-from .stage import IBAttentionAdapter, IBSequentialStage, is_tracing, set_submodule, wrap_stage
+from .stage import (
+    IBAttentionAdapter,
+    IBSequentialStage,
+    capture_attention,
+    is_tracing,
+    set_submodule,
+    wrap_stage,
+)
 
 HEADS = ("light", "paper", "conv")
 
@@ -354,6 +362,8 @@ class AIBNet(nn.Module):
         self.decoder = IBDecoder(bottleneck_dim, num_classes, decoder_hidden_dim)
         self._mc_samples = (mc_attention, mc_z)
         self._ib_terms = None  # Optional[IBLossTerms], kept outside TorchScript
+        self._pending_attention = None  # Optional[AttentionOutput]: forward_features -> head
+        self._last_attention = None  # Optional[AttentionOutput]: attention_output()
         self._ib_state = "no forward yet"
         self.ib_loss_in_backward = ib_loss_in_backward
         self.ib_loss_grad_scale = ib_loss_grad_scale
@@ -413,8 +423,40 @@ class AIBNet(nn.Module):
         return self._ib_terms
 
     @torch.jit.unused
+    def attention_output(self) -> AttentionOutput:
+        """The :class:`AttentionOutput` of the last forward (training or evaluation).
+
+        Its ``attention_mean`` (B, 1, h, w) is the map to look at; ``anchor_indices`` are the
+        anchors the (sampled) map was quantized to.
+
+        Raises:
+            RuntimeError: before the first forward, or after a ``forward_head`` alone.
+        """
+        if self._last_attention is None:
+            raise RuntimeError(
+                "attention_output(): no attention map yet; run the model (forward, or "
+                "forward_features then forward_head) first"
+            )
+        return self._last_attention
+
+    @torch.jit.unused
+    def _features_with_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """``backbone.forward_features`` with the attention's output kept for ``forward_head``."""
+        with capture_attention(self.ib_attention) as captured:
+            features = self.backbone.forward_features(x)
+        self._pending_attention = captured.last
+        return features
+
+    @torch.jit.unused
     def _record(self, z_out: Any, training: bool) -> None:
-        attention = self._adapter().pop_output()
+        attention, self._pending_attention = self._pending_attention, None
+        self._last_attention = attention
+        if training and attention is None:
+            raise RuntimeError(
+                "AIBNet: forward_head() in training needs the attention of a forward_features() "
+                "call just before it (the IB terms use it); call model(x), or forward_features "
+                "then forward_head"
+            )
         if training:
             grad = torch.is_grad_enabled()
             if grad:
@@ -527,7 +569,15 @@ class AIBNet(nn.Module):
         return {"backbone." + n for n in names}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The unpooled feature map of the backbone, with the attention applied inside it."""
+        """The unpooled feature map of the backbone, with the attention applied inside it.
+
+        The attention modulates the input of ``self.attention_path`` (the backbone's module
+        there runs the :class:`IBSpatialAttention` first); its output is kept for
+        ``forward_head`` (the IB terms) and :meth:`attention_output`.
+        """
+        if not torch.jit.is_scripting():
+            if not is_tracing():
+                return self._features_with_attention(x)
         return self.backbone.forward_features(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:

@@ -5,8 +5,10 @@ names, so the base's own ``forward_features``, ``forward_intermediates``, grad c
 feature extraction all run through it unchanged.
 """
 
+import contextlib
 import inspect
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Optional
 
 import torch
@@ -19,6 +21,36 @@ from ..layers import AttentionOutput, IBSpatialAttention
 LAYOUTS = ("NCHW", "NHWC", "NLC")
 
 
+class CapturedAttention:
+    """What an attention module returned inside :func:`capture_attention`."""
+
+    def __init__(self) -> None:
+        self.outputs: list[AttentionOutput] = []
+
+    @property
+    def last(self) -> Optional[AttentionOutput]:
+        """The last output, or None if the attention did not run."""
+        return self.outputs[-1] if self.outputs else None
+
+
+@contextlib.contextmanager
+def capture_attention(attention: IBSpatialAttention) -> Iterator[CapturedAttention]:
+    """Collect what ``attention`` returns while the block runs (a forward hook for its duration).
+
+    The attention sits inside a backbone whose forward returns a tensor only; this hands its
+    output to the caller as a return value, with nothing left on any module afterwards (a
+    gradient-checkpointing recompute in backward is not collected).
+    """
+    captured = CapturedAttention()
+    handle = attention.register_forward_hook(
+        lambda _module, _args, output: captured.outputs.append(output)
+    )
+    try:
+        yield captured
+    finally:
+        handle.remove()
+
+
 def is_tracing() -> bool:
     """True while torch.fx symbolically traces (side effects must not be recorded then)."""
     return torch.fx._symbolic_trace.is_fx_symbolic_tracing()
@@ -28,8 +60,9 @@ class IBAttentionAdapter(nn.Module):
     """Runs an :class:`IBSpatialAttention` on a stage input in any of the :data:`LAYOUTS`.
 
     Token inputs (B, prefix + H * W, C) have their prefix (class / register) tokens passed
-    through untouched and their patch tokens modulated on the (H, W) grid. The last
-    :class:`AttentionOutput` is kept (outside scripting and fx tracing) for the IB loss.
+    through untouched and their patch tokens modulated on the (H, W) grid. The adapter keeps no
+    state: the :class:`AttentionOutput` of a pass is what ``attention`` returns, which
+    :func:`capture_attention` collects for the caller.
 
     Args:
         attention: the attention module (channels = the stage input's channels).
@@ -56,7 +89,6 @@ class IBAttentionAdapter(nn.Module):
         self.layout = layout
         self.grid_size = (0, 0) if grid_size is None else (int(grid_size[0]), int(grid_size[1]))
         self.num_prefix_tokens = num_prefix_tokens
-        self.last_output = None  # Optional[AttentionOutput], kept outside TorchScript
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the modulated input, same layout (S * B rows with S evaluation samples)."""
@@ -78,20 +110,7 @@ class IBAttentionAdapter(nn.Module):
             if repeats > 1:
                 prefix = prefix.repeat(repeats, 1, 1)
             y = torch.cat([prefix, tokens], dim=1)
-        if not torch.jit.is_scripting():
-            if not is_tracing():
-                self._keep(out)
         return y
-
-    @torch.jit.unused
-    def _keep(self, out: AttentionOutput) -> None:
-        self.last_output = out
-
-    @torch.jit.unused
-    def pop_output(self) -> Optional[AttentionOutput]:
-        """Return and forget the output of the last forward (None if there was none)."""
-        out, self.last_output = self.last_output, None
-        return out
 
     def extra_repr(self) -> str:
         extra = f", grid_size={self.grid_size}, prefix={self.num_prefix_tokens}"

@@ -36,8 +36,7 @@ test_evaluator = val_evaluator
 # AIB: the attention head's last BN sets the map's level and contrast; at 3x the learning rate
 # the map turns sharp (near 0 off the digit) within the 10 epochs
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={"neck.attention.head.bn.": dict(lr_mult=3.0)}))
-custom_hooks = [  # AIB: IB statistics in the log, attention overlays as PNG
-    dict(type="IBStatsHook", interval=20),
+custom_hooks = [  # AIB: attention overlays as PNG
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
     # AIB: the area price rises from 0 over the first 5 epochs (MMPretrain's own hook): the
     # classifier first learns to use the attention on every digit, then the map is pruned

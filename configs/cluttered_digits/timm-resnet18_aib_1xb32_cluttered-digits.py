@@ -16,6 +16,5 @@ model = dict(  # AIB
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]  # AIB
 test_evaluator = val_evaluator
 custom_hooks = [  # AIB: IB statistics in the log, attention overlays as PNG
-    dict(type="IBStatsHook", interval=20),
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
 ]

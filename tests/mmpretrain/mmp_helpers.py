@@ -54,9 +54,8 @@ def tiny_options(data_root: Path, work_dir: Path, epochs: int = 1) -> list[str]:
         "test_dataloader.num_workers=1",
         "default_hooks.logger.interval=1",
         "custom_hooks.0.interval=1",
-        "custom_hooks.1.interval=1",
-        "custom_hooks.1.num_images=2",
-        "custom_hooks.1.min_size=32",
+        "custom_hooks.0.num_images=2",
+        "custom_hooks.0.min_size=32",
         "randomness.seed=0",
         # a narrow ResNet-18 (8 base channels) keeps an iteration well under a second
         "model.backbone.stem_channels=8",

@@ -55,4 +55,4 @@ def test_beta_warm_up_variant_warms_both_weights_of_the_objective() -> None:
         objective = operator.attrgetter(hook["module_name"])(model)
         assert getattr(objective, hook["param_name"]) > 0
     # the demo config's other hooks are kept
-    assert {h["type"] for h in cfg.custom_hooks} >= {"IBStatsHook", "AttentionVisualizationHook"}
+    assert "AttentionVisualizationHook" in {h["type"] for h in cfg.custom_hooks}

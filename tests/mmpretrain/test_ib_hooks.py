@@ -1,32 +1,53 @@
-"""Hook helpers: statistics and the attention panel."""
+"""The IB statistics travel in the loss dict; the hooks: attention panel, deprecations."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from mmpretrain.registry import HOOKS
 
-from aib_plugin.mmpretrain import IBAttention, attention_panel, ib_statistics
-from aib_plugin.mmpretrain.hooks._ib_module import find_ib_module
+from aib_plugin.layers import anchor_usage, attention_statistics, ib_log_dict
+from aib_plugin.mmpretrain import IBAttention, attention_panel
 
 
-def test_statistics_of_a_forward_pass() -> None:
+def test_statistics_of_a_neck_output() -> None:
     neck = IBAttention(16, 8, num_anchors=4, learn_anchors=True, standalone=True)
-    assert ib_statistics(neck) == {}
-    neck(torch.randn(2, 16, 4, 4))
-    stats = ib_statistics(neck, sparsity_threshold=1.1)
-    assert stats["attn_sparsity"] == 1.0  # every sigmoid value is below 1.1
-    assert 0.0 < stats["attn_mean"] < 1.0
-    assert 1 <= stats["anchor_active"] <= 4 and 1.0 <= stats["anchor_perplexity"] <= 4.0
-    assert stats["kl_bits"] == pytest.approx(float(neck.last_stats["kl_bits"]))
-    assert {"vq", "commit"} <= stats.keys()
+    out = neck(torch.randn(2, 16, 4, 4))
+    stats = ib_log_dict(out.ib_terms, out.attention_map, out.anchor_indices, neck.num_anchors)
+    assert set(stats) == {
+        "ib_kl_bits",
+        "ib_vq",
+        "ib_commit",
+        "ib_attn_mean",
+        "ib_attn_sparsity",
+        "ib_anchor_active",
+        "ib_anchor_perplexity",
+    }
+    assert all(v.dim() == 0 and not v.requires_grad for v in stats.values())
+    assert not any("loss" in name for name in stats)  # MMEngine would sum them
+    torch.testing.assert_close(stats["ib_kl_bits"], out.ib_terms.kl_bits.detach())
+    usage = anchor_usage(out.anchor_indices, 4)  # the same numbers as the quantizer's own
+    assert float(stats["ib_anchor_active"]) == usage.active
+    assert float(stats["ib_anchor_perplexity"]) == pytest.approx(usage.perplexity, rel=1e-5)
 
 
-def test_statistics_without_anchors() -> None:
+def test_attention_statistics_on_a_known_map() -> None:
+    maps = torch.tensor([[[[0.0, 0.05], [0.5, 1.0]]]])
+    stats = attention_statistics(maps)
+    assert float(stats["attn_mean"]) == pytest.approx(1.55 / 4)
+    assert float(stats["attn_sparsity"]) == 0.5  # 0.0 and 0.05 are below 0.1
+    assert "anchor_active" not in stats
+
+
+def test_the_neck_keeps_no_state() -> None:
     neck = IBAttention(16, 8, standalone=True)
+    before = set(vars(neck))
     neck(torch.randn(2, 16, 4, 4))
-    assert "anchor_active" not in ib_statistics(neck)
+    assert set(vars(neck)) == before
+    assert not any(name.startswith("last_") for name in vars(neck))
 
 
 def test_attention_panel_layout() -> None:
@@ -39,13 +60,17 @@ def test_attention_panel_layout() -> None:
     assert not (panel[0, 5] == panel[1, 6]).all(), "the map does not show the attention"
 
 
-def test_find_ib_module_explains_what_is_missing() -> None:
-    with pytest.raises(LookupError, match="IBAttention"):
-        find_ib_module(torch.nn.Linear(2, 2))
-
-
 def test_hooks_are_registered_and_validate() -> None:
-    assert HOOKS.build(dict(type="IBStatsHook", interval=3)).interval == 3
     with pytest.raises(ValueError, match="interval"):
         HOOKS.build(dict(type="AttentionVisualizationHook", interval=0))
     assert HOOKS.get("WarmupParamHook") is not None  # the beta warm-up is mmpretrain's own
+
+
+def test_ib_stats_hook_is_kept_for_old_configs_and_says_it_is_not_needed() -> None:
+    hook = HOOKS.build(dict(type="IBStatsHook", interval=3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hook.before_train(runner=None)
+    assert any("loss dict" in str(w.message) for w in caught)
+    with pytest.raises(ValueError, match="interval"):
+        HOOKS.build(dict(type="IBStatsHook", interval=0))

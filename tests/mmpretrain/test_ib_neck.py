@@ -22,10 +22,10 @@ def test_output_is_a_neck_tuple_with_ib_terms() -> None:
     assert (out[0] >= 0).all(), "features are the decoder's relu(z)"
     assert isinstance(out.ib_terms, IBLossTerms)
     assert set(out.ib_terms.losses()) == {"loss_kl", "loss_vq", "loss_commit"}
-    assert neck.last_attention.shape == (3, 1, 4, 4)
-    assert not neck.last_attention.requires_grad
-    assert neck.last_anchor_indices.shape == (3, 1, 4, 4)
-    assert set(neck.last_stats) == {"kl_bits", "vq", "commit"}
+    assert out.attention_map.shape == (3, 1, 4, 4)
+    assert not out.attention_map.requires_grad
+    assert out.anchor_indices.shape == (3, 1, 4, 4)
+    assert set(out.ib_terms.unweighted()) == {"kl_bits", "vq", "commit"}
 
 
 def test_ib_terms_are_weighted_by_the_config() -> None:
@@ -54,7 +54,7 @@ def test_monte_carlo_evaluation_averages_to_the_batch() -> None:
     x = torch.randn(2, 16, 4, 4)
     out = neck(x)
     assert out[0].shape == (2, 8)
-    assert neck.last_attention.shape == (2, 1, 4, 4)
+    assert out.attention_map.shape == (2, 1, 4, 4)
     neck.attention.mc_samples = neck.bottleneck.mc_samples = 1
     assert not torch.allclose(out[0], neck(x)[0]), "sampling changed nothing"
 
@@ -72,8 +72,8 @@ def test_gradients_reach_the_attention_and_the_anchors() -> None:
 def test_nhwc_and_token_inputs() -> None:
     neck = _neck()
     assert neck(torch.randn(2, 4, 4, 16))[0].shape == (2, 8)  # NHWC (timm Swin)
-    assert neck(torch.randn(2, 1 + 9, 16))[0].shape == (2, 8)  # ViT tokens with cls token
-    assert neck.last_attention.shape == (2, 1, 3, 3)
+    out = neck(torch.randn(2, 1 + 9, 16))  # ViT tokens with cls token
+    assert out[0].shape == (2, 8) and out.attention_map.shape == (2, 1, 3, 3)
 
 
 def test_stage_index_out_of_range() -> None:

@@ -42,7 +42,7 @@ def test_config_is_self_contained(path: Path) -> None:
     hook_types = {h["type"] for h in cfg.custom_hooks}
     if path.name not in PLAIN_CONFIGS:
         assert cfg.model.type in ("IBImageClassifier", "IBTimmClassifier")
-        assert {"IBStatsHook", "AttentionVisualizationHook"} <= hook_types
+        assert "AttentionVisualizationHook" in hook_types and "IBStatsHook" not in hook_types
     neck = cfg.model.get("neck") or {}
     if neck.get("learn_anchors", cfg.model.get("learn_anchors", False)):
         # the authors' CIFAR code trains the anchors at 1e-4 x the learning rate
@@ -77,7 +77,7 @@ def test_config_model_builds_and_runs(path: Path) -> None:
         expected.add("loss_area")
     if path.name in PLAIN_CONFIGS:
         expected = {"loss"}
-    assert set(losses) == expected
+    assert {k for k in losses if k.startswith("loss")} == expected
     assert all(torch.isfinite(v) for v in losses.values())
     model.eval()
     with torch.no_grad():

@@ -149,7 +149,12 @@ def test_timm_aib_config_trains_with_the_ib_hooks(tmp_path, cifar_root) -> None:
             for o in tiny_options(cifar_root, tmp_path)
             if not o.startswith(("model.", "train_d", "val_d", "test_d"))
         ]
-        + ["model.num_classes=10", "model.num_anchors=4", "experiment_name=timm"],
+        + [
+            "model.num_classes=10",
+            "model.num_anchors=4",
+            "model.learn_anchors=True",
+            "experiment_name=timm",
+        ],
     )
     for key in ("train_dataloader", "val_dataloader", "test_dataloader", "data_preprocessor"):
         cfg[key] = cifar[key]

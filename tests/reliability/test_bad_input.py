@@ -124,7 +124,8 @@ def test_bottleneck_valid_args_give_the_right_shapes(
 )
 def test_objective_valid_weights(beta, codebook, commitment, anchors) -> None:
     objective = IBObjective(beta, codebook, commitment)
-    attention = IBSpatialAttention(4, num_anchors=4 if anchors else None).train()
+    attention = IBSpatialAttention(4, num_anchors=4 if anchors else None, learn_anchors=True)
+    attention.train()
     att = attention(torch.randn(2, 4, 3, 3))
     code = VariationalBottleneck(4, 3).train()(att.modulated.mean(dim=(2, 3)))
     terms = objective(code, att)

@@ -59,7 +59,7 @@ def _train(
         "randomness.deterministic=True",
         "param_scheduler.milestones=[1]",  # the lr changes between the two epochs
         "param_scheduler.gamma=0.5",
-        "custom_hooks.1.interval=100",  # no attention PNGs: not part of this test
+        "custom_hooks.0.interval=100",  # no attention PNGs: not part of this test
     ]
     cfg = train_tool.build_config(train_tool.parse_args(argv))
     if seed_hook:

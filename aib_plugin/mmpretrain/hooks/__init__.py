@@ -8,7 +8,7 @@ The beta warm-up uses mmpretrain's own ``WarmupParamHook``::
 
 from .attention_vis import AttentionVisualizationHook, attention_panel
 from .epoch_seed import EpochSeedHook, epoch_seed
-from .ib_stats import IBStatsHook, ib_statistics
+from .ib_stats import IBStatsHook
 
 __all__ = [
     "AttentionVisualizationHook",
@@ -16,5 +16,4 @@ __all__ = [
     "IBStatsHook",
     "attention_panel",
     "epoch_seed",
-    "ib_statistics",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Optional
 
@@ -10,13 +9,11 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
+from mmpretrain.structures import DataSample
 from mmpretrain.utils import get_ori_model
-
-from ._ib_module import find_ib_module
 
 
 def attention_panel(image: np.ndarray, attention: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -39,18 +36,22 @@ def attention_panel(image: np.ndarray, attention: np.ndarray, alpha: float = 0.5
 
 @HOOKS.register_module()
 class AttentionVisualizationHook(Hook):
-    """Every ``interval`` epochs, draw the attention of a fixed set of validation images.
+    """Every ``interval`` validation rounds, draw the attention of chosen validation images.
 
-    Each image gives one PNG (image | attention map | overlay), named ``<name>_<index>``, written
-    through ``runner.visualizer.add_image`` at step = epoch, i.e. by every visualizer backend
-    (``LocalVisBackend`` writes
-    ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<index>_<epoch>.png``; TensorBoard and W&B
-    backends get the image too). Only rank 0 computes and writes.
+    It draws from the validation outputs it is handed, as MMPretrain's ``VisualizationHook``
+    does: each prediction of an IB classifier carries its ``attention_map``, and the batch its
+    input image. Each chosen image gives one PNG (image | attention map | overlay), named
+    ``<name>_<index>`` (``index``: the sample's ``sample_idx``), written through
+    ``runner.visualizer.add_image`` at step = the number of finished training epochs, i.e. by
+    every visualizer backend (``LocalVisBackend`` writes
+    ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<index>_<epoch>.png``; TensorBoard and
+    W&B get the image too). Only the main process draws, from the samples it validates (in
+    distributed runs the other ranks' share of the chosen images is not drawn).
 
     Args:
-        interval: epochs between two drawings.
-        num_images: how many validation images (the first ones) to draw, if ``indices`` is None.
-        indices: explicit dataset indices to draw.
+        interval: validation rounds between two drawings.
+        num_images: draw the dataset's first ``num_images`` samples, if ``indices`` is None.
+        indices: explicit dataset indices (``sample_idx``) to draw.
         alpha: heat map weight in the overlay.
         min_size: small images are enlarged (nearest) to at least this side for viewing.
         name: prefix of the image names.
@@ -72,51 +73,60 @@ class AttentionVisualizationHook(Hook):
         if indices is None and num_images < 1:
             raise ValueError(f"num_images must be >= 1, got {num_images}")
         self.interval = interval
-        self.indices = None if indices is None else [int(i) for i in indices]
+        self.indices = None if indices is None else {int(i) for i in indices}
         self.num_images = num_images
         self.alpha = alpha
         self.min_size = min_size
         self.name = name
+        self._rounds = 0
 
-    def after_train_epoch(self, runner) -> None:
-        """Draw the attention every ``interval`` epochs (rank 0 only)."""
-        if not self.every_n_epochs(runner, self.interval) or not is_main_process():
-            return
-        if runner.val_loop is None:
-            warnings.warn(
-                "AttentionVisualizationHook needs a val_dataloader; nothing drawn", stacklevel=2
-            )
-            return
-        # runner.epoch is incremented after this hook: step = number of finished epochs
-        self.draw(runner, runner.val_loop.dataloader.dataset, step=runner.epoch + 1)
+    def before_val_epoch(self, runner) -> None:
+        """Count validation rounds (the interval counts rounds, not epochs)."""
+        self._rounds += 1
 
-    def draw(self, runner, dataset, step: int) -> list[str]:
-        """Draw the chosen images of ``dataset`` with the current model; return the names."""
-        indices = self.indices or list(range(min(self.num_images, len(dataset))))
-        items = [dataset[i] for i in indices]
+    def _wanted(self, index: int) -> bool:
+        return index in self.indices if self.indices is not None else index < self.num_images
+
+    def after_val_iter(
+        self,
+        runner,
+        batch_idx: int,
+        data_batch: Optional[dict] = None,
+        outputs: Optional[Sequence[DataSample]] = None,
+    ) -> None:
+        """Draw the chosen samples of this batch (main process, every ``interval`` rounds)."""
+        if (self._rounds - 1) % self.interval != 0 or not is_main_process():
+            return
+        if not data_batch or not outputs:
+            return
         model = get_ori_model(runner.model)
-        ib_module = find_ib_module(model)
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                data = model.data_preprocessor(pseudo_collate(items), False)
-                model(data["inputs"], mode="tensor")
-        finally:
-            model.train(was_training)
-        attention = ib_module.last_attention.float()
         bgr_input = bool(getattr(model.data_preprocessor, "_channel_conversion", False))
-        names = []
-        for index, item, att in zip(indices, items, attention, strict=True):
-            image = item["inputs"].cpu().numpy().transpose(1, 2, 0)  # CHW -> HWC, as loaded
-            image = np.ascontiguousarray(image[..., ::-1] if bgr_input else image).astype(np.uint8)
-            size = image.shape[:2]
-            att = F.interpolate(att[None], size=size, mode="bilinear", align_corners=False)
-            panel = attention_panel(image, att[0, 0].cpu().numpy(), self.alpha)
-            scale = max(1, -(-self.min_size // min(size)))
-            if scale > 1:
-                panel = np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
-            name = f"{self.name}_{index}"
-            runner.visualizer.add_image(name, panel, step=step)
-            names.append(name)
-        return names
+        for image, sample in zip(data_batch["inputs"], outputs, strict=True):
+            index = sample.get("sample_idx")
+            if index is None or not self._wanted(int(index)):
+                continue
+            if "attention_map" not in sample:
+                raise KeyError(
+                    "AttentionVisualizationHook: the predictions carry no attention_map; use an "
+                    "IB classifier (IBImageClassifier or IBTimmClassifier)"
+                )
+            self.draw(runner, image, sample.attention_map, int(index), bgr_input)
+
+    def draw(
+        self, runner, image: torch.Tensor, attention: torch.Tensor, index: int, bgr_input: bool
+    ) -> str:
+        """Write the panel of one image (C, H, W, as loaded) and its map (h, w); return its name."""
+        rgb = image.cpu().numpy().transpose(1, 2, 0)  # CHW -> HWC, as loaded
+        rgb = np.ascontiguousarray(rgb[..., ::-1] if bgr_input else rgb).astype(np.uint8)
+        size = rgb.shape[:2]
+        att = F.interpolate(
+            attention.float()[None, None], size=size, mode="bilinear", align_corners=False
+        )
+        panel = attention_panel(rgb, att[0, 0].cpu().numpy(), self.alpha)
+        scale = max(1, -(-self.min_size // min(size)))
+        if scale > 1:
+            panel = np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
+        name = f"{self.name}_{index}"
+        # step: the finished training epochs (validation runs after the epoch count moved on)
+        runner.visualizer.add_image(name, panel, step=runner.epoch)
+        return name

@@ -8,7 +8,6 @@ _base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
 
 # MMEngine replaces lists on inheritance: the demo config's hooks restated, plus the beta warm-up
 custom_hooks = [
-    dict(type="IBStatsHook", interval=20),
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
     dict(
         type="WarmupParamHook",

@@ -9,6 +9,5 @@ _base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
 model = dict(neck=dict(area_weight=0.0, head_kernel_size=3))  # no area price; a 3x3 last conv
 optim_wrapper = dict(paramwise_cfg=dict(_delete_=True))
 custom_hooks = [
-    dict(type="IBStatsHook", interval=20),
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
 ]
