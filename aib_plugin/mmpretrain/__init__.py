@@ -39,7 +39,7 @@ from .hooks import (
     attention_panel,
 )
 from .localization_metric import LocalizationMetric
-from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
+from .neck import IBAttention, IBNeckOutput
 from .timm_classifier import IBTimmClassifier
 from .transforms import CropToBox
 from .wide_resnet_cifar import WideResNet_CIFAR
@@ -66,7 +66,6 @@ __all__ = [
     "WideResNet_CIFAR",
     "allow_mmengine_checkpoints",
     "attention_panel",
-    "ib_loss_consumer",
     "merge_ib_losses",
     "mmengine_safe_globals",
 ]

@@ -15,7 +15,7 @@ from mmpretrain.structures import DataSample
 from aib_plugin.layers import IBLossTerms, ib_log_dict
 
 from .layout import infer_channels
-from .neck import IBAttention, IBNeckOutput, ib_loss_consumer
+from .neck import IBAttention, IBNeckOutput
 
 
 def attach_attention(
@@ -160,9 +160,9 @@ class IBImageClassifier(ImageClassifier):
             if not isinstance(backbone, nn.Module):
                 backbone = MODELS.build(backbone)
             neck = dict(neck, in_channels=_infer_neck_channels(backbone, neck, probe_size or 32))
-        if not isinstance(neck, nn.Module):
-            with ib_loss_consumer(type(self).__name__):
-                neck = MODELS.build(neck)
+        if isinstance(neck, dict) and neck.get("type") in ("IBAttention", IBAttention):
+            # the IB-aware owner: it adds the neck output's ib_terms to the loss dict
+            neck = MODELS.build(dict(neck, standalone=True))
         if not isinstance(neck, IBAttention):
             raise TypeError(
                 f"IBImageClassifier needs neck type 'IBAttention', got {type(neck).__name__}"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Optional, Union
 
 import torch
@@ -28,21 +26,6 @@ from aib_plugin.layers import (
 from aib_plugin.layers._validate import check_positive_int
 
 from .layout import DATA_FORMATS, to_nchw
-
-_IB_CONSUMER: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
-    "aib_ib_consumer", default=None
-)
-
-
-@contextlib.contextmanager
-def ib_loss_consumer(name: str) -> Iterator[None]:
-    """Mark the necks built inside this block as owned by ``name``, a model that adds their
-    IB loss terms to its loss dict (see :class:`IBAttention`, argument ``standalone``)."""
-    token = _IB_CONSUMER.set(name)
-    try:
-        yield
-    finally:
-        _IB_CONSUMER.reset(token)
 
 
 class IBNeckOutput(tuple):
@@ -97,9 +80,9 @@ class IBAttention(BaseModule):
 
     The IB loss terms (``loss_kl``, ``loss_vq``, ``loss_commit``) and the attention map ride on
     the output (:class:`IBNeckOutput`) and reach the loss dict and the predictions through
-    ``IBImageClassifier``. A stock
-    ``ImageClassifier`` would drop them silently, so building this neck outside an IB-aware model
-    raises, unless ``standalone=True``.
+    ``IBImageClassifier``, which builds the neck with ``standalone=True``. Built any other way
+    (a stock ``ImageClassifier`` would drop the terms silently) it raises, unless
+    ``standalone=True`` says that the caller reads ``ib_terms`` itself.
 
     Args:
         in_channels: channels (or embedding size) of the chosen backbone stage; left out,
@@ -168,8 +151,7 @@ class IBAttention(BaseModule):
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.consumer = _IB_CONSUMER.get()
-        if self.consumer is None and not standalone:
+        if not standalone:
             raise RuntimeError(
                 "IBAttention was built outside an IB-aware model: a stock ImageClassifier (and its "
                 "heads) would silently drop the IB loss terms loss_kl / loss_vq / loss_commit. "
