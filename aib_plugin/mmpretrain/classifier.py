@@ -164,9 +164,8 @@ class IBImageClassifier(ImageClassifier):
             # the IB-aware owner: it adds the neck output's ib_terms to the loss dict
             neck = MODELS.build(dict(neck, standalone=True))
         if not isinstance(neck, IBAttention):
-            raise TypeError(
-                f"IBImageClassifier needs neck type 'IBAttention', got {type(neck).__name__}"
-            )
+            got = neck.get("type") if isinstance(neck, dict) else type(neck).__name__
+            raise TypeError(f"IBImageClassifier needs neck type 'IBAttention', got {got!r}")
         super().__init__(
             backbone=backbone,
             neck=neck,
