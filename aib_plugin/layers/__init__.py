@@ -9,6 +9,7 @@ from .attention_heads import (
 from .bottleneck import KL_MODES, BottleneckOutput, VariationalBottleneck, gaussian_kl_bits
 from .decoder import IBDecoder, mc_average
 from .ib_attention import AttentionOutput, IBSpatialAttention
+from .ib_core import IBOptions, PooledIB, run_pooled_ib, split_mc_samples
 from .ib_loss import (
     BITS_PER_NAT,
     DEFAULT_AREA_WEIGHT,
@@ -40,9 +41,11 @@ __all__ = [
     "IBDecoder",
     "IBLossTerms",
     "IBObjective",
+    "IBOptions",
     "IBSpatialAttention",
     "LightAttentionHead",
     "PaperAttentionHead",
+    "PooledIB",
     "QuantizerOutput",
     "VariationalBottleneck",
     "anchor_usage",
@@ -52,5 +55,7 @@ __all__ = [
     "ib_log_dict",
     "ib_param_groups",
     "mc_average",
+    "run_pooled_ib",
+    "split_mc_samples",
     "stride_one_copy",
 ]

@@ -15,19 +15,13 @@ import torch
 import torch.nn as nn
 
 from ..layers import (
-    DEFAULT_AREA_WEIGHT,
-    DEFAULT_BETA,
-    DEFAULT_CODEBOOK_WEIGHT,
-    DEFAULT_COMMITMENT_WEIGHT,
     AttentionOutput,
     ConvAttentionHead,
     IBDecoder,
     IBLossTerms,
-    IBObjective,
+    IBOptions,
     IBSpatialAttention,
-    LightAttentionHead,
     PaperAttentionHead,
-    VariationalBottleneck,
     mc_average,
     stride_one_copy,
 )
@@ -139,14 +133,6 @@ def _stage_path(
     return feature_info[attention_stage]["module"]
 
 
-def _split_mc(mc_samples: Union[int, tuple[int, int]]) -> tuple[int, int]:
-    if isinstance(mc_samples, (tuple, list)) and len(mc_samples) == 2:
-        return int(mc_samples[0]), int(mc_samples[1])
-    if isinstance(mc_samples, int) and not isinstance(mc_samples, bool):
-        return mc_samples, mc_samples
-    raise TypeError(f"mc_samples must be an int or (attention, z) pair, got {mc_samples!r}")
-
-
 def _check_injection_options(in_backward: Any, grad_scale: Any) -> None:
     if not isinstance(in_backward, bool):
         raise TypeError(f"ib_loss_in_backward must be True or False, got {in_backward!r}")
@@ -209,31 +195,9 @@ class AIBNet(nn.Module):
             with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
         head: ``'light'``, ``'paper'`` (a stride-1 copy of the stage, Attention Branch style) or
             ``'conv'`` (one kxk conv, k = ``head_kernel_size``: the authors' CIFAR VGG head).
-        num_anchors: Q anchors to quantize the attention to (the ``_qt`` models), or None.
-        learn_anchors: train the anchors with the codebook loss (``loss_vq``; the authors' CIFAR
-            code, where they add a parameter that ``output.mean().backward()`` leaves without a
-            gradient) or keep them at ``linspace(0, 1, Q)`` (False, the default: the authors' CUB
-            code). See ``aib_plugin.layers.AnchorQuantizer``.
-        modulation: ``'residual'`` (the paper's ``X * (1 + a)``), ``'gate'`` (``X * a``) or
-            ``'normalized'`` (``X * a / mean(a)``); see ``aib_plugin.layers.IBSpatialAttention``.
-        initial_attention: the attention mean the light head starts around (0.5: PyTorch's
-            default initialisation).
-        head_kernel_size: the light head's last conv kernel (3; 1 makes each position's
-            attention depend on its own features only, see ``LightAttentionHead``).
-        bottleneck_dim: K, the size of z.
         decoder_hidden_dim: H for a decoder ``Linear(K, H), ReLU, Linear(H, classes)`` (the
             authors' CIFAR VGG and CUB code), or None for ``ReLU, Linear(K, classes)`` (their
             CIFAR WRN code, the default).
-        kl: ``'paper'`` (the authors' KL) or ``'vib'`` (textbook); see the layers docs.
-        mc_samples: evaluation samples; an int n draws n attention maps times n codes (the paper's
-            4 gives 16 averaged logits); a pair gives (attention, z) counts; 1 is deterministic.
-        beta: weight of the KL term in :meth:`ib_loss`.
-        codebook_weight: weight of the anchors' codebook loss.
-        commitment_weight: weight of the commitment loss.
-        area_weight: weight of the attended area ``mean(mu_a)`` in :meth:`ib_loss` (not in the
-            paper; 0, the default, leaves it out).
-        area_mode: ``'mean'`` (the area), ``'peak'`` (plus ``1 - max(mu_a)`` per map) or
-            ``'relative'`` (each map's area over its peak).
         ib_loss_in_backward: add the IB terms to the gradient of what ``forward`` returns (the
             logits, or z): any ``loss_fn(model(x), y).backward()`` then trains the full objective,
             for loops that never call :meth:`ib_loss` (timm's ``train.py``: ``--model-kwargs
@@ -247,7 +211,13 @@ class AIBNet(nn.Module):
             and a backward into parameters that already hold gradients of an earlier backward
             is refused: gradient accumulation divides the loss (timm's ``--grad-accum-steps N``
             by N), so pass ``1 / N``. An explicit value is trusted.
-        **base_kwargs: passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
+        **kwargs: the IB options shared with the MMPretrain neck, documented once in
+            :class:`aib_plugin.layers.IBOptions` (``bottleneck_dim``, ``num_anchors``,
+            ``learn_anchors``, ``modulation``, ``kl``, ``mc_samples``, ``beta``,
+            ``codebook_weight``, ``commitment_weight``, ``area_weight``, ``area_mode``,
+            ``initial_attention``, ``head_kernel_size``; ``learn_anchors=True`` adds a parameter
+            that ``output.mean().backward()`` leaves without a gradient), and the rest passed to
+            ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 
     __jit_unused_properties__ = ["ib_attention"]
@@ -260,23 +230,10 @@ class AIBNet(nn.Module):
         global_pool: Optional[str] = None,
         attention_stage: Optional[Union[int, str]] = None,
         head: str = "light",
-        num_anchors: Optional[int] = None,
-        learn_anchors: bool = False,
-        modulation: str = "residual",
-        initial_attention: float = 0.5,
-        head_kernel_size: int = 3,
-        bottleneck_dim: int = 256,
         decoder_hidden_dim: Optional[int] = None,
-        kl: str = "paper",
-        mc_samples: Union[int, tuple[int, int]] = 1,
-        beta: float = DEFAULT_BETA,
-        codebook_weight: float = DEFAULT_CODEBOOK_WEIGHT,
-        commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
-        area_weight: float = DEFAULT_AREA_WEIGHT,
-        area_mode: str = "mean",
         ib_loss_in_backward: bool = False,
         ib_loss_grad_scale: Optional[float] = None,
-        **base_kwargs: Any,
+        **kwargs: Any,
     ) -> None:
         super().__init__()
         if head not in HEADS:
@@ -285,10 +242,10 @@ class AIBNet(nn.Module):
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
         check_positive_int("in_chans", in_chans)
         _check_injection_options(ib_loss_in_backward, ib_loss_grad_scale)
-        mc_attention, mc_z = _split_mc(mc_samples)
-        self.objective = IBObjective(
-            beta, codebook_weight, commitment_weight, area_weight, area_mode
-        )
+        options, base_kwargs = IBOptions.split(kwargs)
+        self.options = options
+        self.objective = options.objective()
+        bottleneck_dim = options.bottleneck_dim
         if global_pool is not None:
             base_kwargs["global_pool"] = global_pool
         base = timm.create_model(
@@ -327,14 +284,10 @@ class AIBNet(nn.Module):
                 num_classes if num_classes > 0 else bottleneck_dim,
             )
         elif head == "conv":
-            att_head = ConvAttentionHead(info["chs"], kernel_size=head_kernel_size)
+            att_head = ConvAttentionHead(info["chs"], kernel_size=options.head_kernel_size)
         else:
-            att_head = LightAttentionHead(
-                info["chs"], initial_attention=initial_attention, kernel_size=head_kernel_size
-            )
-        attention = IBSpatialAttention(
-            info["chs"], att_head, num_anchors, mc_attention, modulation, learn_anchors
-        )
+            att_head = options.light_head(info["chs"])
+        attention = options.attention(info["chs"], att_head)
         adapter = IBAttentionAdapter(
             attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)
         )
@@ -355,12 +308,12 @@ class AIBNet(nn.Module):
         self.feature_info = [dict(f, module="backbone." + f["module"]) for f in feature_info]
         if hasattr(base, "output_fmt"):
             self.output_fmt = base.output_fmt
-        self.bottleneck = VariationalBottleneck(
-            getattr(base, "head_hidden_size", None) or base.num_features, bottleneck_dim, kl, mc_z
+        self.bottleneck = options.bottleneck(
+            getattr(base, "head_hidden_size", None) or base.num_features
         )
         self.decoder_hidden_dim = decoder_hidden_dim
-        self.decoder = IBDecoder(bottleneck_dim, num_classes, decoder_hidden_dim)
-        self._mc_samples = (mc_attention, mc_z)
+        self.decoder = options.decoder(num_classes, decoder_hidden_dim)
+        self._mc_samples = (options.attention_samples, options.code_samples)
         self._ib_terms = None  # Optional[IBLossTerms], kept outside TorchScript
         self._pending_attention = None  # Optional[AttentionOutput]: forward_features -> head
         self._last_attention = None  # Optional[AttentionOutput]: attention_output()

@@ -1,6 +1,7 @@
 """The IBAttention neck on its own."""
 
 import pytest
+import timm
 import torch
 from mmpretrain.registry import MODELS
 
@@ -81,15 +82,20 @@ def test_stage_index_out_of_range() -> None:
         _neck(stage_index=2)((torch.randn(1, 16, 4, 4),))
 
 
-@pytest.mark.parametrize("q", [0, 1, 2.5])
-def test_fewer_than_two_anchors_is_refused(q) -> None:
-    with pytest.raises(ValueError, match="Q >= 2"):
+@pytest.mark.parametrize("q, error", [(0, ValueError), (1, ValueError), (2.5, TypeError)])
+def test_fewer_than_two_anchors_is_refused(q, error) -> None:
+    """The errors of every IB option are the timm models' too (one IBOptions)."""
+    with pytest.raises(error, match="num_anchors must be an int >= 2"):
         _neck(num_anchors=q)
+    with pytest.raises(error, match="num_anchors must be an int >= 2"):
+        timm.create_model("resnet18_aib", num_classes=2, num_anchors=q)
 
 
 def test_bad_mc_samples() -> None:
-    with pytest.raises(ValueError, match="mc_samples"):
+    with pytest.raises(TypeError, match="mc_samples must be an int or a pair"):
         _neck(mc_samples=(1, 2, 3))
+    with pytest.raises(ValueError, match="mc_samples must be an int >= 1"):
+        _neck(mc_samples=(1, 0))
 
 
 def test_building_without_an_ib_aware_model_is_refused() -> None:
