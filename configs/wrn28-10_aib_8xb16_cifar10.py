@@ -14,6 +14,12 @@ model = dict(
         drop_rate=0.3,
         out_indices=(2,),
     ),
-    neck=dict(in_channels=640, bottleneck_dim=512),  # K = 512 as the paper's CIFAR WRN
+    neck=dict(
+        # the paper's placement: the attention modulates the input of block 3 (its rear)
+        attention_at="groups.2",
+        in_channels=320,  # the input of block 3
+        pooled_channels=640,  # the backbone output (block 3, BN, ReLU) the bottleneck pools
+        bottleneck_dim=512,  # K = 512 as the paper's CIFAR WRN
+    ),
     head=dict(in_channels=512),  # AIB: = neck bottleneck_dim
 )

@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from aib_plugin.benchmark import (  # noqa: E402
+from aibtools.benchmark import (  # noqa: E402
     COST_VARIANTS,
     QUALITY_VARIANTS,
     NotApplicable,
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     quality_rows = [] if args.skip_quality else run_quality(args)
     aggregated = report.aggregate_quality(quality_rows)
     targets = (report.cost_targets(cost_rows) if cost_rows else []) + report.quality_targets(
-        aggregated
+        quality_rows
     )
     minutes = (time.perf_counter() - start) / 60
     report.write_csv(cost_rows, report.COST_COLUMNS, out_dir / "cost.csv")

@@ -29,6 +29,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from aibtools.grid import Panel, draw_grid  # noqa: E402
+from aibtools.maps import collect_maps  # noqa: E402
+from aibtools.tables import markdown_table, mean_std  # noqa: E402
+from aibtools.targets import Target, check  # noqa: E402
+
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "cluttered_digits"
 CONFIGS = {
     "plain": "resnet18_1xb32_cluttered-digits.py",
@@ -146,39 +151,6 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path, seed: int):
     return cfg
 
 
-def last_stage(model: torch.nn.Module) -> torch.nn.Module:
-    """The backbone's last stage (the Grad-CAM layer) of an MMPretrain or timm classifier."""
-    if hasattr(model, "backbone"):  # ImageClassifier, IBImageClassifier
-        return model.backbone.layer4
-    timm_model = model.model  # TimmClassifier, IBTimmClassifier
-    return getattr(timm_model, "backbone", timm_model).layer4
-
-
-def collect_maps(runner, kind: str) -> dict:
-    """Predictions, attention maps (AIB) and Grad-CAM maps of the test split."""
-    from aib_plugin.evaluation import grad_cam_maps
-
-    model = runner.model
-    model.eval()
-    cam_layer = last_stage(model)
-    out = {k: [] for k in ("images", "boxes", "labels", "preds", "attention", "cam")}
-    for batch in runner.build_dataloader(runner.cfg.test_dataloader):
-        data = model.data_preprocessor(batch, False)
-        with torch.no_grad():
-            predictions = model(**data, mode="predict")
-        out["cam"].extend(
-            grad_cam_maps(model, cam_layer, data["inputs"], forward=lambda x: model(x, "tensor"))
-        )
-        for image, prediction in zip(batch["inputs"], predictions, strict=True):
-            out["images"].append(image[0].numpy())
-            out["boxes"].append(np.asarray(prediction.gt_bbox))
-            out["labels"].append(int(prediction.gt_label))
-            out["preds"].append(int(prediction.pred_label))
-            if "attention_map" in prediction:
-                out["attention"].append(prediction.attention_map.numpy())
-    return out
-
-
 def summarize(kind: str, maps: dict, seconds: float) -> list[dict]:
     """Table rows: one per (model, kind of map)."""
     from aib_plugin.evaluation import score_maps
@@ -211,41 +183,39 @@ SCORES = ("top1", "pointing_game", "energy_in_box", "box_acc", "train_minutes")
 #: The plain model each AIB model is compared with.
 REFERENCE = {"aib": "plain", "aib_qt": "plain", "timm_aib": "timm_plain"}
 
-#: The issue's targets: (score, label, how the AIB value must compare with the reference's).
+#: The issue's targets: how the AIB model's score must compare with the reference's.
 TARGETS = (
-    ("top1", "top-1 >= plain's", operator.ge),
-    ("pointing_game", "attention pointing >= plain Grad-CAM's", operator.ge),
-    ("energy_in_box", "attention energy in box > plain Grad-CAM's", operator.gt),
+    Target("top1", "top-1 >= plain's", operator.ge),
+    Target("pointing_game", "attention pointing >= plain Grad-CAM's", operator.ge),
+    Target("energy_in_box", "attention energy in box > plain Grad-CAM's", operator.gt),
 )
 
 
-def markdown_table(rows: list[dict]) -> str:
+def scores_table(rows: list[dict]) -> str:
     """One line per (seed, model, map); ``±`` columns when the rows are means over seeds."""
     with_seed = len({r.get("seed") for r in rows}) > 1
-    header = "| model | map | top-1 % | pointing game % | energy in box % | box acc % | train min |"
-    rule = "|---|---|---|---|---|---|---|"
-    lines = ["| seed " + header, "|---" + rule] if with_seed else [header, rule]
+    header = ["model", "map", "top-1 %", "pointing game %", "energy in box %", "box acc %"]
+    header = (["seed"] if with_seed else []) + header + ["train min"]
+    body = []
     for r in rows:
         cells = [str(r["seed"])] if with_seed else []
         cells += [r["model"], r["map"]]
         for key in SCORES:
             spread = f" ± {r[key + '_std']:.1f}" if key + "_std" in r else ""
             cells.append(f"{r[key]:.1f}{spread}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append(cells)
+    return markdown_table(header, body)
 
 
 def mean_rows(rows: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds of every (model, map)."""
+    """Mean and sample standard deviation over seeds of every (model, map) (0 for one seed)."""
     keys = list(dict.fromkeys((r["model"], r["map"]) for r in rows))
     means = []
     for model, source in keys:
         group = [r for r in rows if (r["model"], r["map"]) == (model, source)]
         row = dict(model=model, map=source, images=group[0]["images"], seeds=len(group))
         for key in SCORES:
-            values = [r[key] for r in group]
-            row[key] = float(np.mean(values))
-            row[key + "_std"] = float(np.std(values))
+            row[key], row[key + "_std"] = mean_std([r[key] for r in group])
         means.append(row)
     return means
 
@@ -269,32 +239,8 @@ def target_checks(rows: list[dict]) -> list[dict]:
             for s in seeds
         ]
         pairs = [(a, p) for a, p in pairs if a is not None and p is not None]
-        if not pairs:
-            continue
-        for key, label, holds in TARGETS:
-            ours = [a[key] for a, _ in pairs]
-            theirs = [p[key] for _, p in pairs]
-            differences = np.subtract(ours, theirs)
-            checks.append(
-                dict(
-                    model=model,
-                    reference=reference,
-                    score=key,
-                    target=label,
-                    value=float(np.mean(ours)),
-                    reference_value=float(np.mean(theirs)),
-                    met=sum(holds(a, p) for a, p in zip(ours, theirs, strict=True)),
-                    seeds=len(pairs),
-                    met_on_means=bool(holds(np.mean(ours), np.mean(theirs))),
-                    difference=float(differences.mean()),
-                    # standard error of the paired difference (seed noise); None for one seed
-                    difference_se=(
-                        float(differences.std(ddof=1) / np.sqrt(len(differences)))
-                        if len(differences) > 1
-                        else None
-                    ),
-                )
-            )
+        if pairs:
+            checks += [dict(model=model, reference=reference, **check(t, pairs)) for t in TARGETS]
     return checks
 
 
@@ -304,62 +250,41 @@ def targets_table(checks: list[dict]) -> str:
     With several seeds the difference column adds the standard error of the per-seed
     differences: a gap smaller than about two of them is within the seed noise.
     """
-    lines = [
-        "| model | target | model value | reference value | difference | met |",
-        "|---|---|---|---|---|---|",
-    ]
+    header = ["model", "target", "model value", "reference value", "difference", "met"]
+    body = []
     for c in checks:
         met = "yes" if c["met_on_means"] else "NO"
         difference = f"{c['difference']:+.1f}"
         if c["seeds"] > 1:
             met = f"{c['met']}/{c['seeds']} seeds; on the means: {met}"
             difference += f" ± {c['difference_se']:.1f} (s.e.)"
-        lines.append(
-            f"| {c['model']} vs {c['reference']} | {c['target']} | {c['value']:.1f} | "
-            f"{c['reference_value']:.1f} | {difference} | {met} |"
-        )
-    return "\n".join(lines)
+        model = f"{c['model']} vs {c['reference']}"
+        value, reference = f"{c['value']:.1f}", f"{c['reference_value']:.1f}"
+        body.append([model, c["target"], value, reference, difference, met])
+    return markdown_table(header, body)
 
 
-def draw_grid(results: dict[str, dict], path: Path, num_images: int) -> None:
-    """Input with box | per model: its map and the overlay, for the first test images."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
+def draw_maps(results: dict[str, dict], path: Path, num_images: int) -> None:
+    """Input with box | per model: its map over the input, for the first test images."""
     from aib_plugin.evaluation import normalize_map, resize_map
 
-    columns = [("input", None, None)]
+    titles, columns = ["input"], []
     for kind, maps in results.items():
-        if maps["attention"]:
-            columns.append((f"{kind}: IB attention", kind, "attention"))
-        else:
-            columns.append((f"{kind}: Grad-CAM", kind, "cam"))
+        key = "attention" if maps["attention"] else "cam"
+        titles.append(f"{kind}: IB attention" if maps["attention"] else f"{kind}: Grad-CAM")
+        columns.append((kind, key))
     first = next(iter(results.values()))
     n = min(num_images, len(first["images"]))
-    fig, axes = plt.subplots(n, len(columns), figsize=(2.2 * len(columns), 2.2 * n), squeeze=False)
+    panels = []
     for row in range(n):
         image, box = first["images"][row], first["boxes"][row]
-        for col, (title, kind, key) in enumerate(columns):
-            ax = axes[row, col]
-            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-            if key is not None:
-                saliency = normalize_map(resize_map(results[kind][key][row], image.shape))
-                ax.imshow(saliency, cmap="jet", alpha=0.5, vmin=0, vmax=1)
-                pred = results[kind]["preds"][row]
-                ax.set_xlabel(f"pred {pred}", fontsize=8)
-            x1, y1, x2, y2 = box
-            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="lime"))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(title, fontsize=9)
-        axes[row, 0].set_ylabel(f"label {first['labels'][row]}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        panels.append([Panel(image, box=box)])
+        for kind, key in columns:
+            saliency = normalize_map(resize_map(results[kind][key][row], image.shape))
+            caption = f"pred {results[kind]['preds'][row]}"
+            panels[-1].append(Panel(image, saliency, 0.5, box, caption))
+    row_labels = [f"label {first['labels'][row]}" for row in range(n)]
+    draw_grid(panels, titles, row_labels, path, panel_inches=2.2)
 
 
 def combined_rows(run_dirs: list[str]) -> list[dict]:
@@ -402,10 +327,10 @@ def write_summary(rows: list[dict], out_dir: Path, command: str) -> None:
     """Write summary.md and summary.json (rows, means over seeds, targets) and print them."""
     seeds = list(dict.fromkeys(r["seed"] for r in rows))
     several = len(seeds) > 1
-    report = [f"Cluttered digits, test split. Command: {command.strip()}", markdown_table(rows)]
+    report = [f"Cluttered digits, test split. Command: {command.strip()}", scores_table(rows)]
     means = mean_rows(rows) if several else []
     if several:
-        report += [f"Means ± standard deviations over seeds {seeds}:", markdown_table(means)]
+        report += [f"Means ± standard deviations over seeds {seeds}:", scores_table(means)]
     checks = target_checks(rows)
     if checks:
         report += [
@@ -455,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
             runner = Runner.from_cfg(cfg)
             runner.train()
             seconds = time.perf_counter() - start
-            results[kind] = collect_maps(runner, kind)
+            results[kind] = collect_maps(runner)
             for row in summarize(kind, results[kind], seconds):
                 rows.append(dict(row, seed=seed))
         grid_results = grid_results or results  # the first seed's maps go into the picture
-    draw_grid(grid_results, out_dir / "attention_grid.png", args.num_images)
+    draw_maps(grid_results, out_dir / "attention_grid.png", args.num_images)
     write_summary(rows, out_dir, command)
     print(f"[demo] everything is in {out_dir}: summary.md, summary.json, attention_grid.png,")
     print("[demo] and per model: logs, checkpoint, attention overlays (vis_data/vis_image).")

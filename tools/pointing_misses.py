@@ -33,8 +33,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo import collect_maps, last_stage  # noqa: E402
+from aibtools.maps import collect_maps, last_stage  # noqa: E402
+from aibtools.tables import markdown_table  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -105,7 +105,7 @@ def miss_rows(work_dir: Path) -> list[dict]:
         cfg.work_dir = scratch
         runner = Runner.from_cfg(cfg)
         runner.load_checkpoint(str(checkpoint), map_location="cpu")
-        maps = collect_maps(runner, work_dir.name)
+        maps = collect_maps(runner)
         batch = next(iter(runner.build_dataloader(cfg.test_dataloader)))
         image = runner.model.data_preprocessor(batch, False)["inputs"][0]
         cell = cell_size(runner, image)
@@ -140,19 +140,23 @@ def miss_rows(work_dir: Path) -> list[dict]:
     return rows
 
 
-def markdown_table(rows: list[dict]) -> str:
-    lines = [
-        "| run | map | pointing % | misses within one cell % | misses farther % | "
-        "max - box centre (x, y) px | pointing, maps moved half a cell up-left % |",
-        "|---|---|---|---|---|---|---|",
+def misses_table(rows: list[dict]) -> str:
+    """One line per run and map: the pointing game, its misses, the offset, the moved maps'."""
+    header = ["run", "map", "pointing %", "misses within one cell %", "misses farther %"]
+    header += ["max - box centre (x, y) px", "pointing, maps moved half a cell up-left %"]
+    body = [
+        [
+            r["run"],
+            r["map"],
+            f"{r['pointing']:.1f}",
+            f"{r['near']:.1f}",
+            f"{r['far']:.1f}",
+            f"({r['offset'][0]:+.1f}, {r['offset'][1]:+.1f})",
+            f"{r['pointing_moved']:.1f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['run']} | {r['map']} | {r['pointing']:.1f} | {r['near']:.1f} | "
-            f"{r['far']:.1f} | ({r['offset'][0]:+.1f}, {r['offset'][1]:+.1f}) | "
-            f"{r['pointing_moved']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, body)
 
 
 def peak_table(rows: list[dict]) -> str:
@@ -165,15 +169,16 @@ def peak_table(rows: list[dict]) -> str:
         f"peak [{b.low:g}, {b.high:g}{']' if i == len(bins) - 1 else ')'}"
         for i, b in enumerate(bins)
     ]
-    lines = ["| run | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for r in rows:
-        cells = [
+    body = [
+        [r["run"]]
+        + [
             f"{100 * b.num_images / r['images']:.1f} / "
             + (f"{100 * b.hits / b.num_images:.1f}" if b.num_images else "-")
             for b in r["peak_bins"]
         ]
-        lines.append(f"| {r['run']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        for r in rows
+    ]
+    return markdown_table(["run", *names], body)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += miss_rows(Path(work_dir))
     cells = sorted({r["cell"] for r in rows})
     print(f"\nOne cell = {', '.join(map(str, cells))} px; {rows[0]['images']} test images.\n")
-    print(markdown_table(rows))
+    print(misses_table(rows))
     peaks = peak_table(rows)
     if peaks:
         print(

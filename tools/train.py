@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from aib_plugin.mmpretrain.checkpoint import allow_mmengine_checkpoints  # noqa: E402
-from aib_plugin.mmpretrain.launch import (  # noqa: E402
+from aib_plugin.mmpretrain.checkpoint import allow_mmengine_checkpoints
+from aib_plugin.mmpretrain.launch import (
     fix_dataloaders,
     import_custom_modules,
     setup_distributed,

@@ -151,7 +151,9 @@ def build_model(cfg, checkpoint: str, device: str):
 
 def has_attention(model: Any) -> bool:
     """Whether the model records an IB attention map (and so predicts ``attention_map``)."""
-    return any(hasattr(m, "last_attention") for m in model.modules())
+    from aib_plugin.mmpretrain import IBImageClassifier, IBTimmClassifier
+
+    return isinstance(model, (IBImageClassifier, IBTimmClassifier))
 
 
 def inference_pipeline(cfg, size: Optional[int]) -> list[dict]:
@@ -180,25 +182,6 @@ def inference_pipeline(cfg, size: Optional[int]) -> list[dict]:
     keys = tuple(steps[-1].get("meta_keys", ()))
     steps[-1]["meta_keys"] = keys + tuple(k for k in PACK_META_KEYS if k not in keys)
     return steps
-
-
-def last_stage(model: Any):
-    """The backbone's last stage (MMPretrain ResNet-like, timm ``feature_info``, ``stages``)."""
-    backbone = getattr(model, "backbone", None)
-    if backbone is None and hasattr(model, "model"):  # TimmClassifier / IBTimmClassifier
-        backbone = getattr(model.model, "backbone", model.model)
-    if backbone is None:
-        return None
-    if getattr(backbone, "res_layers", None):
-        return getattr(backbone, backbone.res_layers[-1])
-    feature_info = getattr(backbone, "feature_info", None)
-    if isinstance(feature_info, list) and feature_info and "module" in feature_info[-1]:
-        return backbone.get_submodule(feature_info[-1]["module"])
-    for name in ("stages", "layers", "blocks", "features"):
-        stages = getattr(backbone, name, None)
-        if stages is not None and len(stages) > 0:
-            return stages[-1]
-    return None
 
 
 def compute_maps(
@@ -264,40 +247,6 @@ def save_panel(panel: np.ndarray, box: Optional[np.ndarray], path: Path, min_siz
     cv2.imwrite(str(path), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
 
 
-def draw_grid(rows: list[dict], path: Path, method: str) -> None:
-    """One row per image: input | map | overlay (matplotlib, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    fig, axes = plt.subplots(len(rows), 3, figsize=(7.5, 2.5 * len(rows)), squeeze=False)
-    for r, row in enumerate(rows):
-        for c, title in enumerate(("input", method, "overlay")):
-            ax = axes[r, c]
-            if c == 1:
-                ax.imshow(row["map"], cmap="jet", vmin=0.0, vmax=1.0)
-            else:
-                ax.imshow(row["image"])
-            if c == 2:
-                ax.imshow(row["map"], cmap="jet", vmin=0.0, vmax=1.0, alpha=row["alpha"])
-            if row["box"] is not None and c != 1:
-                x1, y1, x2, y2 = row["box"]
-                ax.add_patch(
-                    Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="lime", lw=1.5)
-                )
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(title, fontsize=9)
-        axes[r, 0].set_ylabel(row["name"][:24], fontsize=8)
-        axes[r, 2].set_xlabel(f"pred: {row['pred']}"[:32], fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the tool; returns the exit status (2 for bad inputs)."""
     args = parse_args(argv)
@@ -330,6 +279,8 @@ def run(args: argparse.Namespace) -> list[Path]:
     import aib_plugin.mmpretrain  # noqa: F401  (safe loading of MMEngine checkpoints)
     from aib_plugin.evaluation import normalize_map, resize_map
     from aib_plugin.mmpretrain import attention_panel
+    from aibtools.grid import Panel, draw_grid
+    from aibtools.maps import last_stage
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     cfg = load_config(args.config)
@@ -364,7 +315,8 @@ def run(args: argparse.Namespace) -> list[Path]:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    rows: list[dict] = []
+    grid: list[list[Panel]] = []
+    names: list[str] = []
     panel_paths: list[Path] = []
     for start in range(0, len(images), args.batch_size):
         batch_paths = images[start : start + args.batch_size]
@@ -388,13 +340,11 @@ def run(args: argparse.Namespace) -> list[Path]:
             save_panel(panel, box, panel_path, min_size=128)
             panel_paths.append(panel_path)
             pred = classes[label] if classes and label < len(classes) else str(label)
-            rows.append(
-                dict(
-                    image=image, map=saliency, box=box, name=path.name, pred=pred, alpha=args.alpha
-                )
-            )
+            overlay = Panel(image, saliency, args.alpha, box, f"pred: {pred}"[:32])
+            grid.append([Panel(image, box=box), Panel(saliency=saliency), overlay])
+            names.append(path.name[:24])
     grid_path = out_dir / "attention_grid.png"
-    draw_grid(rows, grid_path, method)
+    draw_grid(grid, ("input", method, "overlay"), names, grid_path, panel_inches=2.5, box_width=1.5)
     return [grid_path, *panel_paths]
 
 

@@ -21,6 +21,7 @@ from .ib_loss import (
     cross_entropy_bits,
 )
 from .param_groups import ib_param_groups
+from .placement import IBAttentionAdapter, capture_attention, set_submodule, wrap_stage
 from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerOutput, anchor_usage
 from .statistics import SPARSITY_THRESHOLD, attention_statistics, ib_log_dict
 
@@ -38,6 +39,7 @@ __all__ = [
     "AttentionOutput",
     "BottleneckOutput",
     "ConvAttentionHead",
+    "IBAttentionAdapter",
     "IBDecoder",
     "IBLossTerms",
     "IBObjective",
@@ -50,12 +52,15 @@ __all__ = [
     "VariationalBottleneck",
     "anchor_usage",
     "attention_statistics",
+    "capture_attention",
     "cross_entropy_bits",
     "gaussian_kl_bits",
     "ib_log_dict",
     "ib_param_groups",
     "mc_average",
     "run_pooled_ib",
+    "set_submodule",
     "split_mc_samples",
     "stride_one_copy",
+    "wrap_stage",
 ]

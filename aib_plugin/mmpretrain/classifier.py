@@ -12,7 +12,15 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from aib_plugin.layers import IBLossTerms, ib_log_dict
+from aib_plugin.layers import (
+    IBAttentionAdapter,
+    IBLossTerms,
+    IBSpatialAttention,
+    capture_attention,
+    ib_log_dict,
+    set_submodule,
+    wrap_stage,
+)
 
 from .layout import infer_channels
 from .neck import IBAttention, IBNeckOutput
@@ -83,8 +91,34 @@ def probe_backbone(backbone: nn.Module, size: int) -> tuple:
     return (outputs,) if isinstance(outputs, torch.Tensor) else tuple(outputs)
 
 
-def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> int:
-    """``in_channels`` of an IBAttention config that leaves it out, from one backbone run."""
+def _probe_module_input(backbone: nn.Module, path: str, size: int) -> torch.Tensor:
+    """The input of the backbone's module at ``path`` on one zero image."""
+    try:
+        module = backbone.get_submodule(path)
+    except AttributeError:
+        children = [name for name, _ in backbone.named_children()]
+        raise ValueError(
+            f"IBAttention attention_at={path!r} is not a module of the backbone "
+            f"{type(backbone).__name__} (its children: {children})"
+        ) from None
+    captured: list[torch.Tensor] = []
+    handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
+    try:
+        probe_backbone(backbone, size)
+    finally:
+        handle.remove()
+    if not captured or not isinstance(captured[0], torch.Tensor) or captured[0].dim() != 4:
+        got = tuple(captured[0].shape) if captured and torch.is_tensor(captured[0]) else None
+        raise ValueError(
+            f"IBAttention attention_at={path!r}: the module's input is not a (B, C, H, W) map "
+            f"(got {got}); name a convolutional stage, e.g. 'layer4'"
+        )
+    return captured[0]
+
+
+def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> dict:
+    """``in_channels`` (and ``pooled_channels`` with ``attention_at``) of an IBAttention config
+    that leaves them out, from one backbone run."""
     stage_index = neck.get("stage_index", -1)
     try:
         outputs = probe_backbone(backbone, size)
@@ -100,12 +134,27 @@ def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> int:
         )
     stage = outputs[stage_index]
     channels = infer_channels(stage, neck.get("data_format", "auto"))
-    print_log(
-        f"IBImageClassifier: IBAttention in_channels={channels} inferred from the backbone's "
-        f"output {stage_index} (shape {tuple(stage.shape)} on a {size}x{size} image)",
-        logger="current",
-    )
-    return channels
+    path = neck.get("attention_at")
+    found = {}
+    if path is None:
+        found["in_channels"] = channels
+        where = f"the backbone's output {stage_index} (shape {tuple(stage.shape)})"
+    else:
+        found["pooled_channels"] = channels
+        attended = _probe_module_input(backbone, path, size)
+        found["in_channels"] = int(attended.shape[1])
+        where = (
+            f"the input of backbone.{path} (shape {tuple(attended.shape)}) and the backbone's "
+            f"output {stage_index} (shape {tuple(stage.shape)})"
+        )
+    found = {k: v for k, v in found.items() if neck.get(k) is None}
+    if found:
+        print_log(
+            f"IBImageClassifier: IBAttention {found} inferred from {where} on a {size}x{size} "
+            "image",
+            logger="current",
+        )
+    return found
 
 
 @MODELS.register_module()
@@ -155,11 +204,14 @@ class IBImageClassifier(ImageClassifier):
         if (
             isinstance(neck, dict)
             and neck.get("type") in ("IBAttention", IBAttention)
-            and neck.get("in_channels") is None
+            and (
+                neck.get("in_channels") is None
+                or (neck.get("attention_at") is not None and neck.get("pooled_channels") is None)
+            )
         ):
             if not isinstance(backbone, nn.Module):
                 backbone = MODELS.build(backbone)
-            neck = dict(neck, in_channels=_infer_neck_channels(backbone, neck, probe_size or 32))
+            neck = dict(neck, **_infer_neck_channels(backbone, neck, probe_size or 32))
         if isinstance(neck, dict) and neck.get("type") in ("IBAttention", IBAttention):
             # the IB-aware owner: it adds the neck output's ib_terms to the loss dict
             neck = MODELS.build(dict(neck, standalone=True))
@@ -176,8 +228,44 @@ class IBImageClassifier(ImageClassifier):
             init_cfg=init_cfg,
         )
         self._check_head()
+        if self.neck.attention_at is not None:
+            self._place_attention(self.neck.attention_at)
         if probe_size is not None:
             self._probe_backbone(probe_size)
+
+    def _place_attention(self, path: str) -> None:
+        """Move the neck's attention into the backbone, at the input of its module ``path``."""
+        try:
+            module = self.backbone.get_submodule(path)
+        except AttributeError:
+            children = [name for name, _ in self.backbone.named_children()]
+            raise ValueError(
+                f"IBAttention attention_at={path!r} is not a module of the backbone "
+                f"{type(self.backbone).__name__} (its children: {children})"
+            ) from None
+        adapter = IBAttentionAdapter(self.neck.attention, "NCHW")
+        set_submodule(self.backbone, path, wrap_stage(module, adapter, at_input=True))
+        del self.neck.attention  # the backbone owns it now: one copy in the state dict
+
+    @property
+    def ib_attention(self) -> IBSpatialAttention:
+        """The IB attention: the neck's, or the one inside the backbone (``attention_at``)."""
+        path = self.neck.attention_at
+        if path is None:
+            return self.neck.attention
+        return self.backbone.get_submodule(path).ib_attention.attn
+
+    def extract_feat(self, inputs: torch.Tensor, stage: str = "neck"):
+        """As ``ImageClassifier.extract_feat``; with ``attention_at`` the neck also gets the
+        output of the attention inside the backbone (collected for this pass only)."""
+        if self.neck.attention_at is None or stage == "backbone":
+            return super().extract_feat(inputs, stage)
+        with capture_attention(self.ib_attention) as captured:
+            x = self.backbone(inputs)
+        x = self.neck(x, attention=captured.last)
+        if stage == "neck":
+            return x
+        return self.head.pre_logits(x)
 
     def _check_head(self) -> None:
         if self.head is None:
@@ -201,7 +289,8 @@ class IBImageClassifier(ImageClassifier):
                 stacklevel=2,
             )
             return
-        self.neck.select_stage(outputs)  # raises a clear error on a bad stage or channel count
+        # raises a clear error on a bad stage or channel count
+        self.neck.select_stage(outputs, self.neck.pooled_channels)
 
     def loss(self, inputs: torch.Tensor, data_samples: list[DataSample]) -> dict:
         """The head's loss as ``loss_cls``, plus ``loss_kl`` / ``loss_vq`` / ``loss_commit``."""

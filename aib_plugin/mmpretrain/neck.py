@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import Any, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from aib_plugin.layers import IBLossTerms, IBOptions, mc_average, run_pooled_ib
+from aib_plugin.layers import AttentionOutput, IBLossTerms, IBOptions, mc_average, run_pooled_ib
 from aib_plugin.layers._validate import check_positive_int
 
 from .layout import DATA_FORMATS, to_nchw
@@ -65,6 +66,14 @@ class IBAttention(BaseModule):
             ``IBImageClassifier`` infers it from the backbone (and logs what it found).
         bottleneck_dim: K, the size of z (paper: 256; 512 for its CIFAR WRN).
         stage_index: which element of the backbone's output tuple to use (default: last).
+        attention_at: None (default): the attention modulates the backbone output the neck
+            reads. A module path of the backbone (e.g. ``'layer4'``): the attention modulates
+            that module's input, as the paper places it before the last stage, and the neck
+            pools the backbone output, the rear's encoding; ``IBImageClassifier`` splices the
+            attention there (``aib_plugin.layers.wrap_stage``) and hands its output to the neck.
+            ``in_channels`` is then the channels at that input.
+        pooled_channels: with ``attention_at``, the channels of the backbone output the
+            bottleneck reads (``IBImageClassifier`` infers it); without, ``in_channels``.
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
         relu_output: return ``relu(z)`` (True: a linear head then is the paper's ``ReLU ->
             Linear`` decoder) or z itself (False: for a head that starts with the decoder's
@@ -93,6 +102,8 @@ class IBAttention(BaseModule):
         in_channels: Optional[int] = None,
         bottleneck_dim: int = 256,
         stage_index: int = -1,
+        attention_at: Optional[str] = None,
+        pooled_channels: Optional[int] = None,
         hidden_channels: Optional[int] = None,
         relu_output: bool = True,
         data_format: str = "auto",
@@ -112,7 +123,8 @@ class IBAttention(BaseModule):
         if unknown:
             raise TypeError(
                 f"IBAttention got unknown options {sorted(unknown)}; its own are in_channels, "
-                "bottleneck_dim, stage_index, hidden_channels, relu_output, data_format, "
+                "bottleneck_dim, stage_index, attention_at, pooled_channels, hidden_channels, "
+                "relu_output, data_format, "
                 f"num_prefix_tokens, standalone, and the IB options {list(IBOptions.names())}"
             )
         if in_channels is None:
@@ -127,27 +139,46 @@ class IBAttention(BaseModule):
             raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
         if not isinstance(relu_output, bool):
             raise TypeError(f"relu_output must be True or False, got {relu_output!r}")
+        if attention_at is not None and not (isinstance(attention_at, str) and attention_at):
+            raise TypeError(
+                f"attention_at must be a module path of the backbone (e.g. 'layer4'), got "
+                f"{attention_at!r}"
+            )
+        if attention_at is None and pooled_channels not in (None, in_channels):
+            raise ValueError(
+                f"pooled_channels={pooled_channels} differs from in_channels={in_channels}, but "
+                "without attention_at the neck pools the map the attention modulates"
+            )
+        pooled_channels = in_channels if pooled_channels is None else pooled_channels
+        check_positive_int("pooled_channels", pooled_channels)
         self.options = options
         self.in_channels = in_channels
         self.out_channels = bottleneck_dim
         self.stage_index = stage_index
+        self.attention_at = attention_at
+        self.pooled_channels = pooled_channels
         self.data_format = data_format
         self.num_prefix_tokens = num_prefix_tokens
         self.relu_output = relu_output
         self.attention = options.attention(
             in_channels, options.light_head(in_channels, hidden_channels)
         )
-        self.bottleneck = options.bottleneck(in_channels)
+        self.bottleneck = options.bottleneck(pooled_channels)
+        # with attention_at, IBImageClassifier moves the attention into the backbone
+        self._num_anchors = options.num_anchors
         self.decoder_act = options.decoder(num_classes=0)  # the decoder's ReLU
         self.objective = options.objective()
 
     @property
     def num_anchors(self) -> Optional[int]:
         """Q, or None without quantization."""
-        quantizer = self.attention.quantizer
-        return None if quantizer is None else quantizer.num_anchors
+        return self._num_anchors
 
-    def select_stage(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+    def select_stage(
+        self,
+        inputs: Union[torch.Tensor, Sequence[torch.Tensor]],
+        channels: Optional[int] = None,
+    ) -> torch.Tensor:
         """Pick the configured stage from the backbone output and return it as NCHW.
 
         Raises:
@@ -166,16 +197,45 @@ class IBAttention(BaseModule):
                 f"{len(inputs)} output(s); use an index in [{-len(inputs)}, {len(inputs) - 1}] or "
                 "add the stage to the backbone's out_indices"
             )
-        return to_nchw(
-            inputs[self.stage_index], self.in_channels, self.data_format, self.num_prefix_tokens
-        )
+        channels = self.in_channels if channels is None else channels
+        return to_nchw(inputs[self.stage_index], channels, self.data_format, self.num_prefix_tokens)
 
-    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> IBNeckOutput:
+    def forward(
+        self,
+        inputs: Union[torch.Tensor, Sequence[torch.Tensor]],
+        attention: Optional[AttentionOutput] = None,
+    ) -> IBNeckOutput:
         """Return ``(relu(z),)`` (``(z,)`` without ``relu_output``), shape (B, bottleneck_dim),
-        with the IB terms attached."""
-        x = self.select_stage(inputs)
-        batch = x.shape[0]
-        att, code, terms = run_pooled_ib(x, self.attention, self.bottleneck, self.objective)
+        with the IB terms attached.
+
+        Args:
+            inputs: the backbone's output tuple.
+            attention: with ``attention_at``, what the attention inside the backbone returned
+                in this pass (``IBImageClassifier.extract_feat`` collects it); else None.
+
+        Raises:
+            RuntimeError: with ``attention_at`` but no ``attention``, or the other way round.
+        """
+        if self.attention_at is None:
+            if attention is not None:
+                raise RuntimeError(
+                    "IBAttention got an attention output, but it applies its own attention "
+                    "(attention_at=None)"
+                )
+            x = self.select_stage(inputs)
+            att, code, terms = run_pooled_ib(x, self.attention, self.bottleneck, self.objective)
+        else:
+            if attention is None:
+                raise RuntimeError(
+                    f"IBAttention(attention_at={self.attention_at!r}) needs the output of the "
+                    "attention inside the backbone; build the model as IBImageClassifier, whose "
+                    "extract_feat collects it"
+                )
+            x = self.select_stage(inputs, self.pooled_channels)
+            att = attention
+            code = self.bottleneck(F.adaptive_avg_pool2d(x, 1).flatten(1))
+            terms = self.objective(code, att)
+        batch = att.attention_mean.shape[0]
         features = self.decoder_act(code.z) if self.relu_output else code.z
         if features.shape[0] != batch:  # Monte-Carlo samples in evaluation
             features = mc_average(features, batch)

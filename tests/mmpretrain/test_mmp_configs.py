@@ -114,7 +114,8 @@ def test_the_cub_config_decodes_z_with_the_authors_linear_relu_linear() -> None:
     assert len(relus) == 1
     model.eval()
     with torch.no_grad():
-        (z,) = model.neck((torch.randn(2, 2048, 7, 7),))
+        (z,) = model.extract_feat(torch.randn(2, 3, 64, 64))
+    assert model.neck.attention_at == "layer4"  # the authors' placement
     assert z.shape == (2, 256) and (z < 0).any()  # z itself, not relu(z)
 
 

@@ -1,7 +1,6 @@
 """tools/benchmark.py: the quick mode end to end, and the helpers its numbers rest on."""
 
 import csv
-import importlib.util
 import math
 import os
 import subprocess
@@ -13,15 +12,16 @@ import pytest
 import torch
 from PIL import Image
 
-from aib_plugin.benchmark import NotApplicable, build_variant
-from aib_plugin.benchmark.cost import (
+import benchmark
+from aibtools.benchmark import NotApplicable, build_variant
+from aibtools.benchmark.cost import (
     count_flops,
     count_params,
     median_iqr,
     paired_ratios,
     time_interleaved,
 )
-from aib_plugin.benchmark.report import (
+from aibtools.benchmark.report import (
     COST_COLUMNS,
     QUALITY_COLUMNS,
     aggregate_quality,
@@ -170,26 +170,20 @@ def test_quality_targets_use_the_mean_over_seeds():
     ]  # fmt: skip
     aggregated = aggregate_quality(rows)
     assert aggregated[0]["accuracy"] == 70.0 and aggregated[1]["accuracy"] == 72.5
-    lines = quality_targets(aggregated)
+    # the sample standard deviation over seeds: |80 - 60| / sqrt(2)
+    assert aggregated[0]["accuracy_std"] == pytest.approx(20 / 2**0.5)
+    lines = quality_targets(rows)
     assert lines[0].startswith("PASS") and "72.5% vs plain 70.0%" in lines[0]
     assert lines[1].startswith("FAIL")  # 20.0 is not above 20.0
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("benchmark_tool", REPO / "tools" / "benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_bad_arguments_are_refused(capsys):
-    tool = _load_tool()
     for argv, message in (
         (["--repeats", "0"], "--repeats must be >= 1, got 0"),
         (["--variants", "aib"], "must include 'plain'"),
     ):
         with pytest.raises(SystemExit) as exit_info:
-            tool.parse_args(argv)
+            benchmark.parse_args(argv)
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
-    quick = tool.parse_args(["--quick", "--repeats", "5"])
+    quick = benchmark.parse_args(["--quick", "--repeats", "5"])
     assert quick.repeats == 5 and quick.input_size == 64 and len(quick.backbones) == 2

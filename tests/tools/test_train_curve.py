@@ -6,13 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from mmp_helpers import load_tool
+
+import train_curve
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _tool():
-    return load_tool("train_curve")
 
 
 def _write_run(work_dir: Path, losses_by_epoch: dict[int, list[float]], key: str) -> None:
@@ -29,7 +26,7 @@ def _write_run(work_dir: Path, losses_by_epoch: dict[int, list[float]], key: str
 
 
 def test_epoch_means_prefer_loss_cls_and_group_runs_that_differ_by_seed(tmp_path, capsys):
-    tool = _tool()
+    tool = train_curve
     _write_run(tmp_path / "aib_s0" / "aib", {1: [3.0, 2.0], 2: [1.0, 0.0]}, "loss_cls")
     _write_run(tmp_path / "aib_s1" / "aib", {1: [4.0, 4.0], 2: [2.0, 2.0]}, "loss_cls")
     # a stock classifier logs only "loss": that is its classification loss
@@ -59,4 +56,4 @@ def test_bad_folders_are_refused_by_name(tmp_path):
     assert f"{tmp_path}: no <timestamp>/vis_data/scalars.json" in result.stderr
     _write_run(tmp_path / "run", {}, "loss_cls")
     with pytest.raises(ValueError, match="no training record with 'loss_cls' or 'loss'"):
-        _tool().epoch_losses(_tool().find_scalars(tmp_path / "run"))
+        train_curve.epoch_losses(train_curve.find_scalars(tmp_path / "run"))

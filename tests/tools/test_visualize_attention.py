@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+import visualize_attention
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "visualize_attention.py"
@@ -37,13 +38,6 @@ test_dataloader = dict(dataset=dict(type="CUBWithBoxes", pipeline=test_pipeline)
 IB_NECK = "dict(type='IBAttention', in_channels=64, bottleneck_dim=16)"
 PLAIN_NECK = "dict(type='GlobalAveragePooling')"
 CLASSES = ["albatross", "gull", "tern"]
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("visualize_attention_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_model(folder: Path, ib: bool) -> tuple[Path, Path]:
@@ -125,7 +119,7 @@ def test_tool_draws_ib_attention_grid_and_panels(setup: dict, tmp_path: Path):
 
 
 def test_tool_grad_cam_for_plain_model_and_bad_inputs(setup: dict, tmp_path: Path, capsys):
-    tool = _load_tool()
+    tool = visualize_attention
     config, checkpoint = setup["plain"]
     image = str(setup["images"] / "a.png")
 

@@ -1,0 +1,78 @@
+"""``IBAttention(attention_at=...)``: the attention at the input of a backbone module (the paper)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+BACKBONE = dict(type="ResNet_CIFAR", depth=18, stem_channels=8, base_channels=8, out_indices=(3,))
+
+
+def _model(**neck):
+    return MODELS.build(
+        dict(
+            type="IBImageClassifier",
+            backbone=BACKBONE,
+            neck=dict(type="IBAttention", attention_at="layer4", bottleneck_dim=16, **neck),
+            head=dict(type="LinearClsHead", num_classes=10, in_channels=16),
+        )
+    )
+
+
+def _samples(n: int) -> list[DataSample]:
+    return [DataSample().set_gt_label(i % 10) for i in range(n)]
+
+
+def test_the_attention_moves_into_the_backbone_and_keeps_its_keys() -> None:
+    model = _model(num_anchors=5)
+    assert (model.neck.in_channels, model.neck.pooled_channels) == (32, 64)  # inferred
+    keys = set(model.state_dict())
+    assert "backbone.layer4.ib_attention.attn.head.reduce.weight" in keys
+    assert not any(k.startswith("neck.attention") for k in keys)  # one copy only
+    # the backbone's own keys did not move: a plain ResNet_CIFAR checkpoint loads strictly
+    plain = MODELS.build(BACKBONE)
+    missing, unexpected = model.backbone.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(".ib_attention." in k for k in missing)
+
+
+def test_the_attention_modulates_the_last_stage_input_and_reaches_the_loss() -> None:
+    torch.manual_seed(0)
+    model = _model(num_anchors=5)
+    x = torch.randn(2, 3, 32, 32)
+    losses = model(x, _samples(2), mode="loss")
+    assert {k for k in losses if k.startswith("loss")} == {"loss_cls", "loss_kl", "loss_commit"}
+    losses["loss_cls"].backward()
+    head = model.ib_attention.head
+    assert head.reduce.weight.grad is not None and head.reduce.weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        before = model(x, mode="tensor")
+        model.ib_attention.head.bn.bias.fill_(5.0)  # a brighter map: another modulation
+        after = model(x, mode="tensor")
+        preds = model(x, mode="predict")
+    assert not torch.allclose(before, after)
+    assert preds[0].attention_map.shape == (8, 8)  # layer4's input at 32 x 32
+
+
+def test_monte_carlo_samples_through_the_backbone_average_to_the_batch() -> None:
+    model = _model(mc_samples=3).eval()
+    with torch.no_grad():
+        feats = model.extract_feat(torch.randn(2, 3, 32, 32))
+    assert feats[0].shape == (2, 16) and feats.attention_map.shape == (2, 1, 8, 8)
+
+
+def test_bad_placements_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match=r"attention_at='layer9' is not a module.*layer4"):
+        MODELS.build(
+            dict(
+                type="IBImageClassifier",
+                backbone=BACKBONE,
+                neck=dict(type="IBAttention", attention_at="layer9", bottleneck_dim=16),
+                head=dict(type="LinearClsHead", num_classes=10, in_channels=16),
+            )
+        )
+    model = _model()
+    with pytest.raises(RuntimeError, match="needs the output of the attention"):
+        model.neck(model.backbone(torch.randn(1, 3, 32, 32)))
