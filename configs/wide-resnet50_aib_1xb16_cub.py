@@ -6,7 +6,8 @@
 # The attention modulates the input of layer4, as the authors place it. Not as the authors
 # (docs/paper_fidelity.md): the attention head is the light one (theirs: a stride-1 copy of
 # layer4 and a 3x3 conv), evaluation is deterministic (they average 12 x 12 samples), no epoch
-# is picked on the test set. Box crops leave localization untested: wide-resnet50_aib_1xb16_cub-loc.py.
+# is picked on the test set. Box crops leave localization untested: see
+# wide-resnet50_aib_1xb16_cub-loc.py.
 # Runtime, the CE-in-bits loss and the AIB hooks come from configs/_base_/.
 # Train:  python tools/train.py configs/wide-resnet50_aib_1xb16_cub.py
 # The AIB parts are marked "AIB"; everything else is a stock MMPretrain config.

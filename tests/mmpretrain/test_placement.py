@@ -1,4 +1,4 @@
-"""``IBAttention(attention_at=...)``: the attention at the input of a backbone module (the paper)."""
+"""``IBAttention(attention_at=...)``: the attention at a backbone module's input (the paper)."""
 
 from __future__ import annotations
 
