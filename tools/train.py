@@ -11,19 +11,17 @@ workers, and ``--resume`` loads with ``weights_only=True`` (see aib_plugin.mmpre
 from __future__ import annotations
 
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from aib_plugin.mmpretrain.checkpoint import allow_mmengine_checkpoints
 from aib_plugin.mmpretrain.launch import (
     fix_dataloaders,
-    import_custom_modules,
     setup_distributed,
 )
+from aibtools.cli import add_common_args, load_config, parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,31 +43,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-persistent-workers", action="store_true", help="disable persistent_workers"
     )
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        help="override config settings, xxx=yyy (custom_imports given here are imported too)",
-    )
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parse(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command line."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    import_custom_modules(cfg)
+    cfg = load_config(args)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get("work_dir") is None:
-        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")

@@ -14,6 +14,14 @@ import torch.nn.functional as F
 from ._validate import check_positive_int
 
 
+def _check_odd_kernel(kernel_size: int) -> None:
+    check_positive_int("kernel_size", kernel_size)
+    if kernel_size % 2 == 0:
+        raise ValueError(
+            f"kernel_size must be odd (the map keeps the feature map's size), got {kernel_size}"
+        )
+
+
 class LightAttentionHead(nn.Module):
     """Cheap attention head: 1x1 conv reduce, BN, ReLU, kxk conv to one channel, BN.
 
@@ -43,11 +51,7 @@ class LightAttentionHead(nn.Module):
         check_positive_int("in_chs", in_chs)
         hidden_chs = max(in_chs // 16, 8) if hidden_chs is None else hidden_chs
         check_positive_int("hidden_chs", hidden_chs)
-        check_positive_int("kernel_size", kernel_size)
-        if kernel_size % 2 == 0:
-            raise ValueError(
-                f"kernel_size must be odd (the map keeps the feature map's size), got {kernel_size}"
-            )
+        _check_odd_kernel(kernel_size)
         dd = {"device": device, "dtype": dtype}
         self.reduce = nn.Conv2d(in_chs, hidden_chs, 1, bias=False, **dd)
         self.bn_reduce = nn.BatchNorm2d(hidden_chs, **dd)
@@ -88,11 +92,7 @@ class ConvAttentionHead(nn.Module):
     ) -> None:
         super().__init__()
         check_positive_int("in_chs", in_chs)
-        check_positive_int("kernel_size", kernel_size)
-        if kernel_size % 2 == 0:
-            raise ValueError(
-                f"kernel_size must be odd (the map keeps the feature map's size), got {kernel_size}"
-            )
+        _check_odd_kernel(kernel_size)
         self.conv = nn.Conv2d(
             in_chs, 1, kernel_size, padding=kernel_size // 2, device=device, dtype=dtype
         )

@@ -150,8 +150,9 @@ def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> dict:
     found = {k: v for k, v in found.items() if neck.get(k) is None}
     if found:
         print_log(
-            f"IBImageClassifier: IBAttention {found} inferred from {where} on a {size}x{size} "
-            "image",
+            "IBImageClassifier: IBAttention "
+            + ", ".join(f"{k}={v}" for k, v in found.items())
+            + f" inferred from {where} on a {size}x{size} image",
             logger="current",
         )
     return found

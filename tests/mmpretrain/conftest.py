@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-from mmp_helpers import write_cifar10  # noqa: E402
 
 import aib_plugin.mmpretrain  # noqa: E402,F401  (registers the components; needs mmpretrain)
+
+from .mmp_helpers import write_cifar10  # noqa: E402
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 

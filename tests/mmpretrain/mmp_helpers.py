@@ -85,18 +85,6 @@ def subprocess_env() -> dict:
 PYTHON = sys.executable
 
 
-def load_tool(name: str):
-    """Import ``tools/<name>.py`` as a module (tools/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        f"aib_tools_{name}", REPO / "tools" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def free_port() -> int:
     """A free TCP port on localhost for a process group."""
     import socket

@@ -6,8 +6,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmp_helpers import CONFIGS
 from mmpretrain.registry import HOOKS, MODELS
+
+from .mmp_helpers import CONFIGS
 
 AIB_CONFIG = CONFIGS / "cluttered_digits" / "resnet18_aib_1xb32_cluttered-digits.py"
 

@@ -7,9 +7,10 @@ import subprocess
 import pytest
 import torch
 from mmengine.logging import MMLogger
-from mmp_helpers import PYTHON, REPO, subprocess_env
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
+from .mmp_helpers import PYTHON, REPO, subprocess_env
 
 BACKBONE = dict(type="ResNet_CIFAR", depth=18, stem_channels=8, base_channels=8, out_indices=(3,))
 HEAD = dict(type="LinearClsHead", num_classes=10, in_channels=16)

@@ -130,7 +130,7 @@ def test_unknown_stage_index_fails_at_build() -> None:
 
 
 def test_quantizer_with_one_anchor_fails_at_build() -> None:
-    with pytest.raises(ValueError, match="Q >= 2"):
+    with pytest.raises(ValueError, match="num_anchors must be an int >= 2, got 1"):
         MODELS.build(_cfg(neck__num_anchors=1))
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmp_helpers import CONFIGS
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
+from .mmp_helpers import CONFIGS
 
 CONFIG_FILES = sorted(p for p in CONFIGS.rglob("*.py") if "_base_" not in p.parts)
 # the demo's plain baseline is the one config without AIB

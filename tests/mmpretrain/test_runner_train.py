@@ -10,10 +10,11 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from mmp_helpers import CONFIGS, TINY_CONFIG, load_tool, tiny_options
 
-train_tool = load_tool("train")
-test_tool = load_tool("test")
+import train as train_tool  # tools/ is on pytest's pythonpath (pyproject.toml)
+from aibtools import evaluate as test_tool
+
+from .mmp_helpers import CONFIGS, TINY_CONFIG, tiny_options
 
 SCHEDULE = ["param_scheduler.milestones=[1]", "param_scheduler.gamma=0.5"]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import cv2
 import mmpretrain
-from mmp_helpers import PYTHON, REPO, TINY_CONFIG, free_port, subprocess_env, tiny_options
+
+from .mmp_helpers import PYTHON, REPO, TINY_CONFIG, free_port, subprocess_env, tiny_options
 
 WHEEL_TRAIN = Path(mmpretrain.__file__).parent / ".mim" / "tools" / "train.py"
 

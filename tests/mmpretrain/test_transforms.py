@@ -8,9 +8,10 @@ import mmcv
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmp_helpers import CONFIGS
 from mmpretrain.registry import DATASETS, TRANSFORMS
-from test_cub_boxes import IMAGES, TEST_IDS, write_cub
+
+from .mmp_helpers import CONFIGS
+from .test_cub_boxes import IMAGES, TEST_IDS, write_cub
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmp_helpers import PYTHON, REPO, TINY_CONFIG, free_port, subprocess_env, tiny_options
 
 import aib_plugin.mmpretrain  # noqa: F401  (allowlists checkpoint types)
+
+from ..mmpretrain.mmp_helpers import (
+    PYTHON,
+    REPO,
+    TINY_CONFIG,
+    free_port,
+    subprocess_env,
+    tiny_options,
+)
 
 pytestmark = pytest.mark.slow
 

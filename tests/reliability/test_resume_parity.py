@@ -15,13 +15,13 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from mmp_helpers import TINY_CONFIG, load_tool, tiny_options
 
 import aib_plugin.mmpretrain  # noqa: F401  (registers the components, allowlists checkpoints)
+import train as train_tool  # tools/ is on pytest's pythonpath (pyproject.toml)
+
+from ..mmpretrain.mmp_helpers import TINY_CONFIG, tiny_options
 
 pytestmark = pytest.mark.slow
-
-train_tool = load_tool("train")
 
 
 class _Crash(Exception):
