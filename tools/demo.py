@@ -21,7 +21,6 @@ import json
 import operator
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -31,6 +30,7 @@ import torch  # noqa: E402
 
 from aibtools.grid import Panel, draw_grid  # noqa: E402
 from aibtools.maps import collect_maps  # noqa: E402
+from aibtools.runs import set_run, train  # noqa: E402
 from aibtools.tables import markdown_table, mean_std  # noqa: E402
 from aibtools.targets import Target, check  # noqa: E402
 
@@ -135,19 +135,12 @@ def load_config(kind: str, args: argparse.Namespace, work_dir: Path, seed: int):
     cfg.merge_from_dict(args.cfg_options)
     if "aib" in kind:
         cfg.merge_from_dict(args.aib_options)
-    cfg.work_dir = str(work_dir)
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    if args.epochs is not None:
-        cfg.train_cfg.max_epochs = args.epochs
-    cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
+    set_run(cfg, work_dir, seed, args.epochs)
     if args.train_samples is not None:
         cfg.train_dataloader.dataset.num_samples = args.train_samples
     if args.test_samples is not None:
         for loader in (cfg.val_dataloader, cfg.test_dataloader):
             loader.dataset.num_samples = args.test_samples
-    for hook in cfg.custom_hooks:
-        if hook["type"] == "AttentionVisualizationHook":
-            hook["interval"] = cfg.train_cfg.max_epochs
     return cfg
 
 
@@ -350,8 +343,6 @@ def write_summary(rows: list[dict], out_dir: Path, command: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    from mmengine.runner import Runner
-
     import aib_plugin.mmpretrain  # noqa: F401  (registers the dataset, neck, metric, hooks)
 
     out_dir = Path(args.out_dir).resolve()
@@ -376,10 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs = cfg.train_cfg.max_epochs
             name = Path(cfg.filename).name
             print(f"[demo] training {kind} ({name}), seed {seed}, for {epochs} epochs")
-            start = time.perf_counter()
-            runner = Runner.from_cfg(cfg)
-            runner.train()
-            seconds = time.perf_counter() - start
+            runner, seconds = train(cfg)
             results[kind] = collect_maps(runner)
             for row in summarize(kind, results[kind], seconds):
                 rows.append(dict(row, seed=seed))

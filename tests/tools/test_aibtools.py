@@ -1,15 +1,21 @@
 """tools/aibtools: the helpers the tools share (last stage, tables, mean ± std, targets)."""
 
 import operator
+from pathlib import Path
 
+import numpy as np
 import pytest
 import timm
 import torch
 
 from aib_plugin import create_aib_model
-from aibtools.maps import last_stage
+from aib_plugin.evaluation import grad_cam_maps
+from aibtools.maps import cam_target, last_stage, token_layout
+from aibtools.runs import set_run
 from aibtools.tables import markdown_table, mean_std
 from aibtools.targets import Target, check
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_last_stage_of_mmpretrain_timm_and_bare_models():
@@ -51,3 +57,38 @@ def test_check_pairs_seeds_and_judges_the_means():
     assert result["value"] == 91.0 and result["reference_value"] == 92.0
     assert result["difference"] == -1.0 and result["difference_se"] == pytest.approx(1.0)
     assert check(target, pairs[:1])["difference_se"] is None
+
+
+def test_set_run_sets_seed_epochs_and_end_of_training_validation():
+    from mmengine.config import Config
+
+    path = REPO / "configs/cluttered_mnist/resnet18_aib_1xb32_cluttered-mnist.py"
+    cfg = set_run(Config.fromfile(str(path)), "work", 5, 3)
+    assert cfg.work_dir == "work" and cfg.randomness == dict(seed=5, deterministic=False)
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval) == (3, 3)
+    (overlays,) = [h for h in cfg.custom_hooks if h["type"] == "AttentionVisualizationHook"]
+    assert overlays["interval"] == 3
+    cfg = set_run(Config.fromfile(str(path)), "work", 0)  # epochs: the config's
+    assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval) == (10, 10)
+
+
+def test_grad_cam_of_a_token_backbone_through_cam_target():
+    vit = timm.create_model(
+        "vit_tiny_patch16_224", img_size=32, patch_size=8, global_pool="avg", num_classes=3
+    ).eval()
+    layer = last_stage(vit)
+    assert layer is vit.blocks[-1] and token_layout(vit) == (1, (4, 4))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before = vit(x)
+    with cam_target(vit, layer) as target:
+        assert target is not layer
+        with torch.no_grad():
+            torch.testing.assert_close(vit(x), before)  # the routing hook changes no value
+        maps = grad_cam_maps(vit, target, x)
+    assert maps.shape == (2, 32, 32) and all(np.ptp(m) > 0 for m in maps)
+    assert not layer._forward_hooks  # removed on exit
+    cnn = timm.create_model("resnet18", num_classes=3)
+    assert token_layout(cnn) is None
+    with cam_target(cnn, cnn.layer4) as target:
+        assert target is cnn.layer4

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Optional
 
 import numpy as np
 import torch
+
+
+def _backbone(model: torch.nn.Module) -> torch.nn.Module:
+    backbone = getattr(model, "backbone", None)
+    if backbone is None and hasattr(model, "model"):  # TimmClassifier / IBTimmClassifier
+        backbone = getattr(model.model, "backbone", model.model)
+    return model if backbone is None else backbone
 
 
 def last_stage(model: torch.nn.Module) -> Optional[torch.nn.Module]:
@@ -17,11 +26,7 @@ def last_stage(model: torch.nn.Module) -> Optional[torch.nn.Module]:
     (MMPretrain ResNets), the module of its last ``feature_info`` entry (timm), or the last of its
     ``stages``, ``layers``, ``blocks`` or ``features``.
     """
-    backbone = getattr(model, "backbone", None)
-    if backbone is None and hasattr(model, "model"):  # TimmClassifier / IBTimmClassifier
-        backbone = getattr(model.model, "backbone", model.model)
-    if backbone is None:
-        backbone = model
+    backbone = _backbone(model)
     if getattr(backbone, "res_layers", None):
         return getattr(backbone, backbone.res_layers[-1])
     feature_info = getattr(backbone, "feature_info", None)
@@ -34,12 +39,62 @@ def last_stage(model: torch.nn.Module) -> Optional[torch.nn.Module]:
     return None
 
 
-def collect_maps(runner) -> dict[str, list]:
+def token_layout(model: torch.nn.Module) -> Optional[tuple[int, tuple[int, int]]]:
+    """``(prefix tokens, (H, W) patch grid)`` of a timm token backbone (ViT, DeiT), else None."""
+    backbone = _backbone(model)
+    grid = getattr(getattr(backbone, "patch_embed", None), "grid_size", None)
+    if grid is None:
+        return None
+    return int(getattr(backbone, "num_prefix_tokens", 0)), (int(grid[0]), int(grid[1]))
+
+
+class _TokenGrid(torch.nn.Module):
+    """The patch tokens (B, H * W, C) seen as a (B, C, H, W) map: the identity, reshaped."""
+
+    def __init__(self, grid: tuple[int, int]) -> None:
+        super().__init__()
+        self.grid = grid
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], *self.grid)
+
+
+@contextmanager
+def cam_target(model: torch.nn.Module, layer: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """The module Grad-CAM reads at ``layer``: ``layer`` itself for a (B, C, H, W) output.
+
+    For a token backbone (:func:`token_layout`), whose stages output (B, N, C) tokens, a forward
+    hook routes ``layer``'s patch tokens through a reshaping module that is yielded instead: its
+    output is the (B, C, H, W) patch grid, on the path to the logits (the hook puts the same
+    values back), so Grad-CAM sees a map and its gradient. The hook is removed on exit.
+    """
+    layout = token_layout(model)
+    if layout is None:
+        yield layer
+        return
+    prefix, grid = layout
+    proxy = _TokenGrid(grid)
+
+    def route(_module, _inputs, output):
+        if not isinstance(output, torch.Tensor) or output.dim() != 3:
+            return None
+        patches = proxy(output[:, prefix:]).flatten(2).transpose(1, 2)
+        return torch.cat([output[:, :prefix], patches], dim=1)
+
+    handle = layer.register_forward_hook(route)
+    try:
+        yield proxy
+    finally:
+        handle.remove()
+
+
+def collect_maps(runner, cam: bool = True) -> dict[str, list]:
     """Predictions, attention maps (IB models) and Grad-CAM maps of the test split.
 
     ``runner`` is an MMEngine ``Runner`` whose model is trained or loaded. Grad-CAM is taken at
-    :func:`last_stage`. Returns lists, one entry per test image: ``images`` (the first channel),
-    ``boxes``, ``labels``, ``preds``, ``cam`` and, for IB models, ``attention``.
+    :func:`last_stage` (through :func:`cam_target`); ``cam=False`` skips it (``cam`` stays
+    empty). Returns lists, one entry per test image: ``images`` (the first channel), ``boxes``,
+    ``labels``, ``preds``, ``cam`` and, for IB models, ``attention``.
 
     Raises:
         ValueError: if the model's last stage cannot be found.
@@ -49,16 +104,20 @@ def collect_maps(runner) -> dict[str, list]:
     model = runner.model
     model.eval()
     cam_layer = last_stage(model)
-    if cam_layer is None:
+    if cam and cam_layer is None:
         raise ValueError(f"cannot find the backbone's last stage of {type(model).__name__}")
     out = {k: [] for k in ("images", "boxes", "labels", "preds", "attention", "cam")}
+
+    def logits(x: torch.Tensor) -> torch.Tensor:
+        return model(x, "tensor")
+
     for batch in runner.build_dataloader(runner.cfg.test_dataloader):
         data = model.data_preprocessor(batch, False)
         with torch.no_grad():
             predictions = model(**data, mode="predict")
-        out["cam"].extend(
-            grad_cam_maps(model, cam_layer, data["inputs"], forward=lambda x: model(x, "tensor"))
-        )
+        if cam:
+            with cam_target(model, cam_layer) as target:
+                out["cam"].extend(grad_cam_maps(model, target, data["inputs"], forward=logits))
         for image, prediction in zip(batch["inputs"], predictions, strict=True):
             out["images"].append(image[0].numpy())
             out["boxes"].append(np.asarray(prediction.gt_bbox))

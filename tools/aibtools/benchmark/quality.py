@@ -1,192 +1,375 @@
-"""Quality on cluttered digits: short training runs, accuracy and localization scores.
+"""Quality across zoo backbones on cluttered MNIST 60x60: every run through the configs.
 
-Every variant of a backbone trains on the same data with the same schedule and seed, the recipe of
-the cluttered-digits configs (AdamW, learning rate 2e-3, weight decay 0.01, linear warm-up then
-cosine decay; cross-entropy in bits plus ``model.ib_loss().total()`` for AIB models, anchors at
-1e-4 of the learning rate). Maps: AIB models, the attention mean ``mu_a`` captured by a forward
-hook on ``model.ib_attention``; all others, Grad-CAM of the predicted class at the last feature
-stage (:func:`aib_plugin.evaluation.grad_cam_maps`). Both are scored by
+Each run is one (backbone, variant, seed): a config of ``configs/cluttered_mnist/`` with
+``cfg.merge_from_dict`` overrides (the timm ``model_name``, the family's CPU reductions, the image
+counts), trained by MMEngine's ``Runner.from_cfg`` exactly as ``tools/demo.py`` trains
+(:mod:`aibtools.runs`), then the test split's maps (:func:`aibtools.maps.collect_maps`: IB
+attention for the AIB variants, Grad-CAM at the last stage for the others) scored by
 :func:`aib_plugin.evaluation.score_maps` against the digit's box.
+
+Families (:data:`FAMILIES`): timm models (``<arch>_aib`` puts the attention at the input of the
+last stage, the paper's placement; architectures without a built-in ``_aib`` model are registered
+with :func:`aib_plugin.register_aib_model`) and ``mmpretrain:resnet18``, MMPretrain's ResNet with
+``neck=dict(type='IBAttention')`` (the configs' own model). Variants (:data:`VARIANTS`):
+``plain``, ``se`` / ``cbam`` (timm ResNets: ``block_args=dict(attn_layer=...)``), ``aib``,
+``aib_qt``. Every AIB model uses the configs' one recipe, unchanged.
+
+Every departure from the configs' full setting (width, output stride, input handling, training
+and test images, epochs) is written into the row's ``reduction``.
 """
 
 from __future__ import annotations
 
+import gc
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import timm
-import torch
 
-from aib_plugin.datasets import make_cluttered_digits
-from aib_plugin.evaluation import grad_cam_maps, score_maps
-from aib_plugin.layers import ib_param_groups
+from ..maps import collect_maps
+from ..runs import set_run, train
 
-from .variants import AIB_VARIANTS, Variant, build_variant
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "cluttered_mnist"
+#: the config of each (framework, variant)
+CONFIG_FILES = {
+    ("mmpretrain", "plain"): "resnet18_1xb32_cluttered-mnist.py",
+    ("mmpretrain", "aib"): "resnet18_aib_1xb32_cluttered-mnist.py",
+    ("mmpretrain", "aib_qt"): "resnet18_aib_qt_1xb32_cluttered-mnist.py",
+    ("timm", "plain"): "timm_1xb32_cluttered-mnist.py",
+    ("timm", "se"): "timm_1xb32_cluttered-mnist.py",
+    ("timm", "cbam"): "timm_1xb32_cluttered-mnist.py",
+    ("timm", "aib"): "timm_aib_1xb32_cluttered-mnist.py",
+    ("timm", "aib_qt"): "timm_aib_1xb32_cluttered-mnist.py",
+}
+VARIANTS = ("plain", "se", "cbam", "aib", "aib_qt")
+AIB_VARIANTS = ("aib", "aib_qt")
+MM_PREFIX = "mmpretrain:"
+#: the configs' full setting, against which reductions are labelled
+FULL_TRAIN_IMAGES, FULL_TEST_IMAGES, FULL_EPOCHS = 50_000, 10_000, 10
 
-#: the quality runs' data normalisation (the cluttered-digits configs' mean / std)
-PIXEL_MEAN, PIXEL_STD = 20.0, 50.0
 
+@dataclass(frozen=True)
+class Family:
+    """One backbone family as the benchmark runs it.
 
-@dataclass
-class DigitsData:
-    """Train and test tensors of cluttered digits (3-channel, normalised) and the test boxes."""
+    Attributes:
+        backbone: the name in the tables (a timm architecture or ``'mmpretrain:resnet18'``).
+        kwargs: ``timm.create_model`` keywords of every variant: the CPU reductions.
+        reduction: the label of those reductions (``''``: none).
+        variants: the variants that exist for it.
+        register: default AIB options when registering ``<arch>_aib`` (no built-in one).
+        pad_to: zero-pad the images (right and bottom) to this square size, or None.
+    """
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    boxes_test: np.ndarray
+    backbone: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    reduction: str = ""
+    variants: tuple[str, ...] = ("plain", "aib", "aib_qt")
+    register: dict[str, Any] = field(default_factory=dict)
+    pad_to: Optional[int] = None
 
     @property
-    def image_size(self) -> tuple[int, int]:
-        return tuple(self.x_test.shape[-2:])
+    def framework(self) -> str:
+        return "mmpretrain" if self.backbone.startswith(MM_PREFIX) else "timm"
 
 
-def _to_tensor(images: np.ndarray) -> torch.Tensor:
-    x = (torch.from_numpy(images).float() - PIXEL_MEAN) / PIXEL_STD
-    return x[:, None].expand(-1, 3, -1, -1).contiguous()
-
-
-def load_digits_data(
-    train_samples: int, test_samples: int, canvas_size: int = 64, seed: int = 0
-) -> DigitsData:
-    """Generate the cluttered-digits splits (train and test use disjoint source digits)."""
-    train = make_cluttered_digits(train_samples, "train", canvas_size=canvas_size, seed=seed)
-    test = make_cluttered_digits(test_samples, "test", canvas_size=canvas_size, seed=seed)
-    return DigitsData(
-        _to_tensor(train.images),
-        torch.from_numpy(train.labels),
-        _to_tensor(test.images),
-        torch.from_numpy(test.labels),
-        test.boxes,
+#: The families, in table order: timm's small variants (ResNet-18 narrowed as the digits demo's
+#: timm config), and output strides that keep a last feature map of about 8x8 at 60x60 (7x7 for
+#: ConvNeXt; 4x4 for EfficientNet, whose stride-8 form trains 2x slower still on a CPU).
+FAMILIES: dict[str, Family] = {
+    f.backbone: f
+    for f in (
+        Family(
+            "resnet18",
+            dict(channels=(16, 32, 64, 128), output_stride=8),
+            "channels / 4, output stride 8",
+            VARIANTS,
+        ),
+        # attention after the last stage's downsample, whose per-pixel LayerNorm would cancel the
+        # modulation (as the built-in convnext_tiny_aib)
+        Family(
+            "convnext_atto",
+            dict(output_stride=8),
+            "output stride 8",
+            register=dict(attention_stage="stages.3.blocks"),
+        ),
+        Family("efficientnet_b0", dict(output_stride=16), "output stride 16"),
+        Family("regnety_002", dict(output_stride=8), "output stride 8"),
+        # 60 is no multiple of a useful patch size: the images are zero-padded (right and bottom:
+        # boxes keep their coordinates) to 64x64, 8x8 patches of 8 pixels. Mean-pooled patch
+        # tokens: with the class token pooled, the last block's patch tokens never reach the
+        # logits, so neither Grad-CAM there nor the attention at the last block's input (the
+        # paper's placement) would get a gradient
+        Family(
+            "vit_tiny_patch16_224",
+            dict(img_size=64, patch_size=8, global_pool="avg"),
+            "input zero-padded to 64x64, patch 8 (8x8 tokens), mean-pooled tokens",
+            pad_to=64,
+        ),
+        Family("mmpretrain:resnet18", {}, "channels / 4 (the configs' ResNet_CIFAR-18)"),
     )
+}
 
 
-def small_model_kwargs(backbone: str, width_divisor: int, output_stride: int) -> dict[str, Any]:
-    """``create_model`` arguments that narrow a timm ResNet and keep a finer last feature map.
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run; ``None`` sizes keep the configs' full setting."""
 
-    ``width_divisor`` divides the channels of a timm ResNet (other families ignore it);
-    ``output_stride`` (e.g. 16: a 4x4 last stage at 64x64 input) goes to any family that takes it.
+    backbone: str
+    variant: str
+    seed: int
+    train_images: Optional[int] = None
+    test_images: Optional[int] = None
+    epochs: Optional[int] = None
+
+    @property
+    def family(self) -> Family:
+        return family(self.backbone)
+
+    @property
+    def is_aib(self) -> bool:
+        return self.variant in AIB_VARIANTS
+
+    @property
+    def name(self) -> str:
+        return f"{self.backbone.replace(':', '-')}_{self.variant}_s{self.seed}"
+
+    def reduction(self) -> str:
+        """Every departure from the configs' full setting, ``'none'`` if there is none."""
+        parts = [self.family.reduction] if self.family.reduction else []
+        for value, full, label in (
+            (self.train_images, FULL_TRAIN_IMAGES, "train images"),
+            (self.test_images, FULL_TEST_IMAGES, "test images"),
+            (self.epochs, FULL_EPOCHS, "epochs"),
+        ):
+            if value is not None and value != full:
+                parts.append(f"{value:,} of {full:,} {label}")
+        return "; ".join(parts) or "none"
+
+
+def family(backbone: str) -> Family:
+    """The :class:`Family` of ``backbone``.
+
+    Raises:
+        ValueError: for a backbone the benchmark has no family for.
     """
-    kwargs: dict[str, Any] = {}
-    if output_stride != 32:
-        kwargs["output_stride"] = output_stride
-    is_resnet = timm.models.model_entrypoint(backbone).__module__ == "timm.models.resnet"
-    if width_divisor > 1 and is_resnet:
-        kwargs["channels"] = tuple(max(c // width_divisor, 8) for c in (64, 128, 256, 512))
-        kwargs["stem_width"] = max(64 // width_divisor, 8)
-    return kwargs
+    if backbone not in FAMILIES:
+        raise ValueError(f"unknown backbone {backbone!r}: choose from {', '.join(FAMILIES)}")
+    return FAMILIES[backbone]
 
 
-def _lr_at(step: int, total: int, base_lr: float, warmup: int) -> float:
-    if step < warmup:
-        return base_lr * (0.1 + 0.9 * step / warmup)
-    progress = (step - warmup) / max(total - warmup, 1)
-    return 1e-4 + 0.5 * (base_lr - 1e-4) * (1.0 + math.cos(math.pi * progress))
+def plan(
+    backbones: list[str],
+    variants: list[str],
+    seeds: list[int],
+    train_images: Optional[int],
+    test_images: Optional[int],
+    epochs: Optional[int],
+) -> list[RunSpec]:
+    """The runs, backbone by backbone and seed by seed; variants a family lacks are left out."""
+    runs = []
+    for backbone in backbones:
+        have = family(backbone).variants
+        for seed in seeds:
+            runs += [
+                RunSpec(backbone, v, seed, train_images, test_images, epochs)
+                for v in variants
+                if v in have
+            ]
+    return runs
 
 
-def train_variant(
-    variant: Variant,
-    data: DigitsData,
-    epochs: int,
-    batch_size: int = 32,
-    lr: float = 2e-3,
-    seed: int = 0,
-) -> float:
-    """Train ``variant`` in place; returns the seconds it took."""
-    model = variant.model
-    params = ib_param_groups(model, lr) if variant.is_aib else model.parameters()
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    generator = torch.Generator().manual_seed(seed)
-    n = data.x_train.shape[0]
-    steps_per_epoch = max(n // batch_size, 1)
-    total = epochs * steps_per_epoch
-    warmup = max(total // 10, 1)
-    model.train()
-    start = time.perf_counter()
-    step = 0
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for i in range(steps_per_epoch):
-            index = order[i * batch_size : (i + 1) * batch_size]
-            scale = _lr_at(step, total, 1.0, warmup)
-            for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base * scale
-            loss = variant.loss(data.x_train[index], data.y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-    return time.perf_counter() - start
+def timm_model_name(arch: str, variant: str, register: Optional[dict[str, Any]] = None) -> str:
+    """``arch`` for plain / SE / CBAM, else ``<arch>_aib[_qt]``, registered in timm if needed."""
+    if variant not in AIB_VARIANTS:
+        return arch
+    import timm
+
+    from aib_plugin import register_aib_model
+
+    quantized = variant == "aib_qt"
+    name = f"{arch}_aib" + ("_qt" if quantized else "")
+    if not timm.is_model(name):
+        register_aib_model(arch, quantized, **(register or {}))
+    return name
 
 
-def predict_and_maps(
-    variant: Variant, x: torch.Tensor, batch_size: int = 100
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Predicted classes of ``x`` and one saliency map per image (attention or Grad-CAM)."""
-    model = variant.model
-    model.eval()
-    preds: list[np.ndarray] = []
-    maps: list[np.ndarray] = []
-    captured: list[torch.Tensor] = []
-    handle = None
-    if variant.is_aib:
-        handle = variant.attention_module().register_forward_hook(
-            lambda _m, _i, out: captured.append(out.attention_mean.detach())
+def overrides(spec: RunSpec) -> dict[str, Any]:
+    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model and image counts)."""
+    fam = spec.family
+    options: dict[str, Any] = {}
+    if fam.framework == "timm":
+        options["model.model_name"] = timm_model_name(fam.backbone, spec.variant, fam.register)
+        options.update({f"model.{k}": v for k, v in fam.kwargs.items()})
+        if spec.variant in ("se", "cbam"):
+            options["model.block_args"] = dict(attn_layer=spec.variant)
+    if spec.train_images is not None:
+        options["train_dataloader.dataset.num_images"] = spec.train_images
+    if spec.test_images is not None:
+        for loader in ("val_dataloader", "test_dataloader"):
+            options[f"{loader}.dataset.num_images"] = spec.test_images
+    return options
+
+
+def build_config(spec: RunSpec, work_dir: Path, checkpoints: bool = False):
+    """The MMEngine config of ``spec``: its file, :func:`overrides`, the run settings.
+
+    As the demo (:func:`aibtools.runs.set_run`): seed, epochs, validation once at the end; the
+    dataloaders load in the main process (``num_workers=0``). The area price's warm-up
+    (``WarmupParamHook``) keeps its share of training when the epochs change (5 of 10 epochs:
+    the first half). ``checkpoints=False`` writes none; True keeps the
+    last epoch's.
+    """
+    from mmengine.config import Config
+
+    if spec.variant not in spec.family.variants:
+        raise ValueError(f"{spec.backbone} has no {spec.variant} variant")
+    cfg = Config.fromfile(str(CONFIG_DIR / CONFIG_FILES[(spec.family.framework, spec.variant)]))
+    cfg.merge_from_dict(overrides(spec))
+    if spec.family.pad_to is not None:
+        _pad_images(cfg, spec.family.pad_to)
+    full_epochs = cfg.train_cfg.max_epochs
+    set_run(cfg, work_dir, spec.seed, spec.epochs)
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        # data in the main process: the batches are the same (the sampler draws them there and
+        # the pipeline is only packing), and no worker shutdown to wait for (about 10 s a run)
+        cfg[name].num_workers, cfg[name].persistent_workers = 0, False
+    for hook in cfg.custom_hooks:
+        if hook["type"] == "WarmupParamHook":
+            hook["warmup_epochs"] = hook["warmup_epochs"] * cfg.train_cfg.max_epochs / full_epochs
+    if checkpoints:
+        cfg.default_hooks.checkpoint = dict(
+            type="CheckpointHook", interval=cfg.train_cfg.max_epochs, max_keep_ckpts=1
         )
-    try:
-        for start in range(0, x.shape[0], batch_size):
-            batch = x[start : start + batch_size]
-            captured.clear()
-            with torch.no_grad():
-                logits = variant.infer(batch)
-            preds.append(logits.argmax(1).numpy())
-            if variant.is_aib:
-                maps.extend(captured[-1][:, 0].float().numpy())
-            else:
-                maps.extend(grad_cam_maps(model, variant.cam_layer(), batch, forward=variant.infer))
-    finally:
-        if handle is not None:
-            handle.remove()
-    return np.concatenate(preds), maps
+    else:
+        cfg.default_hooks.checkpoint = None
+    return cfg
 
 
-def run_quality(
-    backbone: str,
-    variant_name: str,
-    data: DigitsData,
-    seed: int,
-    epochs: int,
-    batch_size: int = 32,
-    lr: float = 2e-3,
-    model_kwargs: Optional[dict[str, Any]] = None,
-    aib_kwargs: Optional[dict[str, Any]] = None,
-) -> dict[str, Any]:
-    """Train one variant with one seed and score it; returns a result row.
+def _pad_images(cfg, size: int) -> None:
+    """Zero-pad every split's images to ``size`` x ``size`` before packing them.
 
-    ``aib_kwargs`` (e.g. ``{'area_weight': 0.1}``) go to AIB variants only.
+    ``ori_shape`` is left out of the packed keys so that ``LocalizationMetric`` (in the log)
+    scores the maps on the padded image, as :func:`score_row` does.
     """
-    torch.manual_seed(seed)
-    kwargs = dict(model_kwargs or {})
-    if variant_name in AIB_VARIANTS:
-        kwargs.update(aib_kwargs or {})
-    variant = build_variant(backbone, variant_name, 10, data.image_size[0], extra_kwargs=kwargs)
-    seconds = train_variant(variant, data, epochs, batch_size, lr, seed)
-    preds, maps = predict_and_maps(variant, data.x_test)
-    scores = score_maps(maps, data.boxes_test, data.image_size)
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        pipeline = cfg[name].dataset.pipeline
+        pack = dict(pipeline[-1])
+        pack["meta_keys"] = tuple(k for k in pack["meta_keys"] if k != "ori_shape")
+        pad = dict(type="Pad", size=(size, size), pad_val=dict(img=0))
+        cfg[name].dataset.pipeline = [*pipeline[:-1], pad, pack]
+
+
+def build_model(spec: RunSpec):
+    """The model of ``spec``'s config, built as the Runner builds it (no training)."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    import aib_plugin.mmpretrain  # noqa: F401  (registers the classifiers and the neck)
+
+    cfg = build_config(spec, Path("unused"))
+    init_default_scope(cfg.get("default_scope", "mmpretrain"))
+    model = cfg.model.to_dict()
+    model.setdefault("data_preprocessor", cfg.get("data_preprocessor"))
+    return MODELS.build(model)
+
+
+def score_row(
+    spec: RunSpec, maps: dict[str, list], seconds: float, eval_seconds: float, params: int
+) -> dict[str, Any]:
+    """The result row of one run from :func:`aibtools.maps.collect_maps`'s output.
+
+    Scores in percent (3 decimals): top-1 error and, of the AIB attention (AIB variants) or the
+    Grad-CAM (the others), pointing game, energy in box, MaxBoxAccV2 and box accuracy.
+    """
+    from aib_plugin.evaluation import score_maps
+
+    saliency = maps["attention"] if spec.is_aib else maps["cam"]
+    scores = score_maps(saliency, maps["boxes"], maps["images"][0].shape)
+    errors = np.not_equal(maps["labels"], maps["preds"])
     return dict(
-        backbone=backbone,
-        variant=variant_name,
-        seed=seed,
-        map="IB attention" if variant.is_aib else "Grad-CAM",
-        accuracy=100.0 * float(np.mean(preds == data.y_test.numpy())),
-        pointing_game=100.0 * scores.pointing_game,
-        energy_in_box=100.0 * scores.energy_in_box,
-        box_accuracy=100.0 * scores.box_accuracy,
-        train_seconds=seconds,
-        params=sum(p.numel() for p in variant.model.parameters()),
+        backbone=spec.backbone,
+        variant=spec.variant,
+        seed=spec.seed,
+        map="IB attention" if spec.is_aib else "Grad-CAM",
+        top1_err=round(100.0 * float(np.mean(errors)), 3),
+        pointing=round(100.0 * scores.pointing_game, 3),
+        energy=round(100.0 * scores.energy_in_box, 3),
+        max_box_acc_v2=round(100.0 * scores.max_box_acc_v2, 3),
+        box_acc=round(100.0 * scores.box_accuracy, 3),
+        reduction=spec.reduction(),
+        train_images=spec.train_images or FULL_TRAIN_IMAGES,
+        test_images=scores.num_images,
+        epochs=spec.epochs or FULL_EPOCHS,
+        train_minutes=round(seconds / 60, 3),
+        eval_minutes=round(eval_seconds / 60, 3),
+        params=params,
     )
+
+
+def run_one(spec: RunSpec, out_dir: Path, checkpoints: bool = False) -> dict[str, Any]:
+    """Train ``spec`` through the Runner and score its test maps; returns the result row.
+
+    The Runner writes its log (and with ``checkpoints`` the last checkpoint) to
+    ``out_dir / 'runs' / spec.name``.
+    """
+    import time
+
+    import aib_plugin.mmpretrain  # noqa: F401  (registers the dataset, neck, metric, hooks)
+
+    cfg = build_config(spec, out_dir / "runs" / spec.name, checkpoints)
+    runner, seconds = train(cfg)
+    start = time.perf_counter()
+    maps = collect_maps(runner, cam=not spec.is_aib)
+    eval_seconds = time.perf_counter() - start
+    params = sum(p.numel() for p in runner.model.parameters())
+    row = score_row(spec, maps, seconds, eval_seconds, params)
+    del runner, maps
+    gc.collect()
+    return row
+
+
+#: Milliseconds per training image and epoch (training plus its share of the end-of-training
+#: validation) and per test image (the maps: Grad-CAM or the attention's forward) of each
+#: (backbone, variant), measured with runs of 640 training and 200 test images on this project's
+#: 2-core CPU with OMP_NUM_THREADS=1 while other jobs ran: for planning (:func:`estimate_minutes`,
+#: ``benchmark.py quality --dry-run``), an upper estimate for an idle machine with 2 threads.
+SPEED_MS: dict[tuple[str, str], tuple[float, float]] = {
+    ("resnet18", "plain"): (4.1, 9.0),
+    ("resnet18", "se"): (2.7, 6.9),
+    ("resnet18", "cbam"): (3.2, 7.8),
+    ("resnet18", "aib"): (3.7, 4.2),
+    ("resnet18", "aib_qt"): (2.9, 3.9),
+    ("convnext_atto", "plain"): (23.8, 31.5),
+    ("convnext_atto", "aib"): (22.1, 8.4),
+    ("convnext_atto", "aib_qt"): (21.1, 9.6),
+    ("efficientnet_b0", "plain"): (14.1, 41.4),
+    ("efficientnet_b0", "aib"): (14.9, 5.7),
+    ("efficientnet_b0", "aib_qt"): (16.9, 6.6),
+    ("regnety_002", "plain"): (11.3, 16.5),
+    ("regnety_002", "aib"): (14.0, 8.7),
+    ("regnety_002", "aib_qt"): (14.1, 7.2),
+    ("vit_tiny_patch16_224", "plain"): (32.3, 67.8),
+    ("vit_tiny_patch16_224", "aib"): (32.5, 17.4),
+    ("vit_tiny_patch16_224", "aib_qt"): (32.9, 12.9),
+    ("mmpretrain:resnet18", "plain"): (3.2, 7.2),
+    ("mmpretrain:resnet18", "aib"): (5.2, 4.2),
+    ("mmpretrain:resnet18", "aib_qt"): (5.2, 4.2),
+}
+#: seconds per run of building the Runner, the datasets and the dataloader workers
+RUN_OVERHEAD_SECONDS = 1.5
+
+
+def estimate_minutes(runs: list[RunSpec]) -> float:
+    """Planned minutes of ``runs`` from :data:`SPEED_MS` (NaN if a speed is unknown)."""
+    total = 0.0
+    for spec in runs:
+        if (spec.backbone, spec.variant) not in SPEED_MS:
+            return math.nan
+        train_ms, maps_ms = SPEED_MS[(spec.backbone, spec.variant)]
+        images = (spec.train_images or FULL_TRAIN_IMAGES) * (spec.epochs or FULL_EPOCHS)
+        tests = spec.test_images or FULL_TEST_IMAGES
+        total += RUN_OVERHEAD_SECONDS + (train_ms * images + maps_ms * tests) / 1e3
+    return total / 60

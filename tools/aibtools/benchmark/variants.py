@@ -10,10 +10,10 @@ Variants:
 ``plain``      the backbone as its framework builds it
 ``aib``        AIB with the light attention head (``head='light'``)
 ``aib_paper``  AIB with the paper's head (``head='paper'``; timm CNNs only)
-``aib_qt``     AIB, light head, attention quantized to 20 learnable anchors
-``se``         timm ResNet with squeeze-excitation in every block (``attn_layer='se'``)
-``cbam``       timm ResNet with CBAM in every block (``attn_layer='cbam'``)
+``aib_qt``     AIB, light head, attention quantized to 20 anchors
 =============  ==========================================================================
+
+The quality benchmark builds its models from configs instead (:mod:`.quality`).
 """
 
 from __future__ import annotations
@@ -21,18 +21,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..maps import last_stage
-
 MM_PREFIX = "mmpretrain:"
 COST_VARIANTS = ("plain", "aib", "aib_paper", "aib_qt")
-QUALITY_VARIANTS = ("plain", "se", "cbam", "aib", "aib_qt")
 AIB_VARIANTS = ("aib", "aib_paper", "aib_qt")
 #: anchors of the quantized variant (the ``_qt`` models' default)
 NUM_ANCHORS = 20
@@ -90,10 +87,6 @@ class Variant:
             return self.model.neck.attention
         return self.model.ib_attention
 
-    def cam_layer(self) -> nn.Module:
-        """The last feature stage, the usual Grad-CAM target layer (:func:`.maps.last_stage`)."""
-        return last_stage(self.model)
-
 
 def _token_model(arch: str) -> bool:
     return arch.startswith(("vit", "deit", "eva", "beit", "swin"))
@@ -145,34 +138,27 @@ def mmpretrain_config(backbone: str, variant: str, num_classes: int) -> dict[str
 
 
 def build_variant(
-    backbone: str,
-    variant: str,
-    num_classes: int = 1000,
-    input_size: int = 224,
-    extra_kwargs: Optional[dict[str, Any]] = None,
+    backbone: str, variant: str, num_classes: int = 1000, input_size: int = 224
 ) -> Variant:
     """Build ``variant`` of ``backbone`` (``pretrained=False``; nothing is downloaded).
 
     Args:
         backbone: a timm architecture or ``'mmpretrain:resnet<depth>'``.
-        variant: one of :data:`COST_VARIANTS` or :data:`QUALITY_VARIANTS`.
+        variant: one of :data:`COST_VARIANTS`.
         num_classes: classes of the classifier.
         input_size: the input side the model will see (token models need it at build time).
-        extra_kwargs: more ``timm.create_model`` arguments (timm backbones only).
 
     Raises:
         NotApplicable: if the variant does not exist for this backbone.
         ValueError: for an unknown variant or backbone.
     """
-    if variant not in set(COST_VARIANTS) | set(QUALITY_VARIANTS):
+    if variant not in COST_VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     if backbone.startswith(MM_PREFIX):
         from mmpretrain.registry import MODELS
 
         import aib_plugin.mmpretrain  # noqa: F401  (registers the neck and classifier)
 
-        if extra_kwargs:
-            raise ValueError("extra_kwargs apply to timm backbones only")
         model = MODELS.build(mmpretrain_config(backbone, variant, num_classes))
         return Variant(backbone, variant, model, "mmpretrain")
 
@@ -181,14 +167,8 @@ def build_variant(
     if not timm.is_model(backbone):
         raise ValueError(f"unknown timm architecture {backbone!r}")
     kwargs = dict(timm_kwargs(backbone, input_size), num_classes=num_classes)
-    kwargs.update(extra_kwargs or {})
     if variant == "plain":
         model = timm.create_model(backbone, **kwargs)
-    elif variant in ("se", "cbam"):
-        try:
-            model = timm.create_model(backbone, block_args=dict(attn_layer=variant), **kwargs)
-        except TypeError as err:
-            raise NotApplicable(f"{backbone} takes no block_args attn_layer: {err}") from None
     else:
         quantized = variant == "aib_qt"
         head = "paper" if variant == "aib_paper" else "light"
