@@ -9,16 +9,16 @@ images to MMPretrain's pipeline. Each sample carries ``img`` (H, W, 3 uint8), ``
 from collections.abc import Sequence
 
 import numpy as np
-from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from ..datasets import make_cluttered_digits
+from .generated import DIGIT_CLASSES, GeneratedBoxDataset
 
-DIGIT_CLASSES = tuple(str(d) for d in range(10))
+__all__ = ["DIGIT_CLASSES", "ClutteredDigits"]
 
 
 @DATASETS.register_module()
-class ClutteredDigits(BaseDataset):
+class ClutteredDigits(GeneratedBoxDataset):
     """Real handwritten digits (scikit-learn's 8x8 set) among clutter on a larger canvas.
 
     Args:
@@ -33,8 +33,6 @@ class ClutteredDigits(BaseDataset):
         pipeline: MMPretrain transforms (no image loading needed).
         **kwargs: passed to MMPretrain's ``BaseDataset`` (``indices``, ``test_mode``, ...).
     """
-
-    METAINFO = {"classes": DIGIT_CLASSES}
 
     def __init__(
         self,
@@ -64,22 +62,6 @@ class ClutteredDigits(BaseDataset):
         super().__init__(ann_file="", pipeline=pipeline, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        """Generate the images in memory."""
+        """Generate the images in memory (as (H, W, 3))."""
         data = make_cluttered_digits(**self.generation)
-        return [
-            dict(
-                img=np.repeat(image[:, :, None], 3, axis=2),
-                img_shape=image.shape,
-                ori_shape=image.shape,
-                gt_label=int(label),
-                gt_bbox=np.asarray(box, dtype=np.float32),
-                source_index=int(source),
-            )
-            for image, label, box, source in zip(
-                data.images, data.labels, data.boxes, data.source_indices, strict=True
-            )
-        ]
-
-    def extra_repr(self) -> list[str]:
-        """Shown in ``repr(dataset)``."""
-        return [f"{key}: {value}" for key, value in self.generation.items()]
+        return self.samples(data, lambda image: np.repeat(image[:, :, None], 3, axis=2))

