@@ -54,7 +54,7 @@ COMMANDS = ("cost", "quality")
 #: issue's 150 minutes on this project's 2-core CPU (``quality --dry-run`` gives the estimate)
 QUALITY_DEFAULTS = dict(
     backbones=list(q.FAMILIES), variants=list(q.VARIANTS), seeds=[0, 1, 2],
-    train_images=2000, test_images=500, epochs=3, full_pair=True,
+    train_images=3000, test_images=500, epochs=3, full_pair=True,
 )  # fmt: skip
 #: ``quality --quick``: one backbone, two variants, one seed, tiny (about a minute)
 QUALITY_QUICK = dict(

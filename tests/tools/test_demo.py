@@ -51,15 +51,15 @@ def test_demo_quick_runs_end_to_end(quick_demo):
     ]
     for row in rows:
         assert row["images"] == 24
-        for key in ("top1", "pointing_game", "energy_in_box", "box_acc"):
+        for key in ("top1", "pointing_game", "energy_in_box", "max_box_acc_v2", "box_acc"):
             assert 0.0 <= row[key] <= 100.0
     report = (out / "summary.md").read_text()
     assert "| plain | Grad-CAM |" in report
-    # the three targets, for each AIB model against the plain one
-    assert [(c["model"], c["reference"]) for c in summary["targets"]] == [("aib", "plain")] * 3 + [
+    # the four targets, for each AIB model against the plain one
+    assert [(c["model"], c["reference"]) for c in summary["targets"]] == [("aib", "plain")] * 4 + [
         ("aib_qt", "plain")
-    ] * 3
-    assert report.count("| aib vs plain |") == 3 and report.count("| aib_qt vs plain |") == 3
+    ] * 4
+    assert report.count("| aib vs plain |") == 4 and report.count("| aib_qt vs plain |") == 4
     assert demo.ONE_SEED_CAVEAT in report  # one seed: the targets come with a caveat
     grid = Image.open(out / "attention_grid.png")
     assert grid.size[0] > 300 and grid.size[1] > 300
@@ -98,7 +98,7 @@ def test_demo_rejects_bad_sizes():
     assert result.returncode == 2 and "--epochs must be >= 1, got 0" in result.stderr
 
 
-def _row(model, source, seed, top1, pointing, energy):
+def _row(model, source, seed, top1, pointing, energy, max_box_acc_v2=40.0):
     return dict(
         model=model,
         map=source,
@@ -106,6 +106,7 @@ def _row(model, source, seed, top1, pointing, energy):
         top1=top1,
         pointing_game=pointing,
         energy_in_box=energy,
+        max_box_acc_v2=max_box_acc_v2,
         box_acc=50.0,
         train_minutes=1.0,
         images=10,
@@ -114,17 +115,18 @@ def _row(model, source, seed, top1, pointing, energy):
 
 def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
     rows = [
-        _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0),
-        _row("aib", "IB attention", 0, 90.0, 85.0, 30.0),  # energy ties: not higher
-        _row("aib", "Grad-CAM", 0, 90.0, 99.0, 99.0),  # the AIB model's Grad-CAM is not judged
-        _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0),
-        _row("aib", "IB attention", 1, 92.0, 70.0, 40.0),
+        _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0, 40.0),
+        _row("aib", "IB attention", 0, 90.0, 85.0, 45.0, 40.0),  # energy 1.5x exactly: met
+        _row("aib", "Grad-CAM", 0, 90.0, 99.0, 99.0, 99.0),  # the AIB's Grad-CAM is not judged
+        _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0, 50.0),
+        _row("aib", "IB attention", 1, 92.0, 70.0, 40.0, 49.0),  # energy 1.33x: not met
     ]
     checks = {c["score"]: c for c in demo.target_checks(rows)}
     assert [(c["met"], c["seeds"], c["met_on_means"]) for c in checks.values()] == [
         (1, 2, False),  # top-1: 91 < 92 on the means
         (1, 2, False),  # pointing: 77.5 < 85
-        (1, 2, True),  # energy: 35 > 30
+        (1, 2, False),  # energy: 42.5 < 1.5 x 30
+        (1, 2, False),  # MaxBoxAccV2: 44.5 < 45
     ]
     assert checks["top1"]["value"] == pytest.approx(91.0)
     table = demo.targets_table(list(checks.values()))
@@ -199,6 +201,13 @@ def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
     (tmp_path / "unseeded" / "summary.json").write_text("[]")
     assert demo.main(["--combine", unseeded, "--out-dir", str(tmp_path / "y")]) == 2
     assert "has no 'rows'" in capsys.readouterr().err
+    # a row without a score this demo prints (an older demo's summary) is refused by name
+    old = _write_run(tmp_path / "old", [_row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0)])
+    summary = json.loads((tmp_path / "old" / "summary.json").read_text())
+    del summary["rows"][0]["max_box_acc_v2"]
+    (tmp_path / "old" / "summary.json").write_text(json.dumps(summary))
+    assert demo.main(["--combine", old, "--out-dir", str(tmp_path / "z")]) == 2
+    assert f"a row of {old}/summary.json has no max_box_acc_v2" in capsys.readouterr().err
 
 
 def test_combine_rejects_training_options_and_bad_folders(tmp_path):

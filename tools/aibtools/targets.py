@@ -9,6 +9,18 @@ import numpy as np
 
 from .tables import mean_std
 
+#: how much more energy in the box the AIB attention must have than the plain model's Grad-CAM
+ENERGY_FACTOR = 1.5
+
+
+def at_least_factor(factor: float) -> Callable[[float, float], bool]:
+    """``holds(ours, theirs)``: ``ours >= factor * theirs``."""
+
+    def holds(ours: float, theirs: float) -> bool:
+        return ours >= factor * theirs
+
+    return holds
+
 
 class Target(NamedTuple):
     """One target: ``holds(model's score, reference's score)`` for the result rows' ``score``."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..tables import markdown_table, mean_std
-from ..targets import Target, check
+from ..targets import ENERGY_FACTOR, Target, at_least_factor, check
 
 #: columns of the cost CSV (one row per backbone and variant)
 COST_COLUMNS = (
@@ -44,8 +44,6 @@ QUALITY_SCORES = (
     ("box_acc", "box acc %", False),
 )
 PARAM_LIMIT, LATENCY_LIMIT = 0.03, 0.05
-#: how much more energy in the box the AIB attention must have than the plain model's Grad-CAM
-ENERGY_FACTOR = 1.5
 #: the issue's quality targets, AIB attention against the plain model's Grad-CAM, at every seed
 QUALITY_TARGETS = (
     Target("top1_err", "top-1 error <= plain's", operator.le),
@@ -53,7 +51,7 @@ QUALITY_TARGETS = (
     Target(
         "energy",
         f"energy in box >= {ENERGY_FACTOR}x plain Grad-CAM's",
-        lambda ours, theirs: ours >= ENERGY_FACTOR * theirs,
+        at_least_factor(ENERGY_FACTOR),
     ),
     Target("max_box_acc_v2", "MaxBoxAccV2 >= plain Grad-CAM's", operator.ge),
 )
