@@ -57,3 +57,28 @@ def test_beta_warm_up_variant_warms_both_weights_of_the_objective() -> None:
         assert getattr(objective, hook["param_name"]) > 0
     # the demo config's other hooks are kept
     assert "AttentionVisualizationHook" in {h["type"] for h in cfg.custom_hooks}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        CONFIGS / "cluttered_digits" / "variants" / "resnet18_aib-paper_1xb32_cluttered-digits.py",
+        CONFIGS / "cluttered_mnist" / "variants" / "resnet18_aib-paper_1xb32_cluttered-mnist.py",
+    ],
+    ids=["digits", "mnist"],
+)
+def test_paper_objective_variants_drop_every_addition(path) -> None:
+    """The paper's objective stays available on both datasets: no area price, no warm-up, one
+    learning rate, a 3x3 last conv."""
+    cfg = Config.fromfile(str(path))
+    assert "WarmupParamHook" not in {h["type"] for h in cfg.custom_hooks}
+    model = MODELS.build(cfg.model)
+    assert model.neck.objective.area_weight == 0.0
+    assert model.neck.attention.head.conv.kernel_size == (3, 3)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert {g["lr"] for g in optim_wrapper.optimizer.param_groups} == {
+        cfg.optim_wrapper.optimizer.lr
+    }
+    model.train()
+    terms = model.neck(model.backbone(torch.randn(2, 3, 60, 60))).ib_terms
+    assert terms.area is None and terms.kl is not None
