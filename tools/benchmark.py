@@ -377,8 +377,8 @@ def _plan_table(runs: list[q.RunSpec]) -> str:
 def _estimate_line(runs: list[q.RunSpec]) -> str:
     minutes = q.estimate_minutes(runs)
     return (
-        f"{len(runs)} runs; estimated {minutes:.1f} min from the speeds measured on this "
-        "project's 2-core CPU (1 thread, machine shared: an upper estimate)"
+        f"{len(runs)} runs; estimated {minutes:.1f} min from the full run's speeds on this "
+        "project's 2-core CPU (2 torch threads, nothing else running)"
     )
 
 

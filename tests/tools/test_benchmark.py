@@ -283,6 +283,9 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         ("mmpretrain:resnet18", "aib", None),
     ]
     assert runs[-1].reduction() == "channels / 4 (the configs' ResNet_CIFAR-18); 3 of 10 epochs"
+    # every run has a folder of its own: the full-data pair is not the sweep's seed-0 run
+    assert len({r.name for r in runs}) == len(runs)
+    assert runs[-1].name == "mmpretrain-resnet18_aib_s0_50000x3"
     # the defaults fit the issue's 150 minutes at the speeds measured on this machine
     assert q.estimate_minutes(runs) <= 150
     assert math.isnan(q.estimate_minutes([q.RunSpec("resnet18", "nope", 0)]))

@@ -134,7 +134,11 @@ class RunSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.backbone.replace(':', '-')}_{self.variant}_s{self.seed}"
+        """The run's folder name: ``<backbone>_<variant>_s<seed>_<train images>x<epochs>``
+        (the sizes keep the full-data pair apart from the sweep's run of the same seed)."""
+        images = self.train_images or FULL_TRAIN_IMAGES
+        epochs = self.epochs or FULL_EPOCHS
+        return f"{self.backbone.replace(':', '-')}_{self.variant}_s{self.seed}_{images}x{epochs}"
 
     def reduction(self) -> str:
         """Every departure from the configs' full setting, ``'none'`` if there is none."""
@@ -333,33 +337,34 @@ def run_one(spec: RunSpec, out_dir: Path, checkpoints: bool = False) -> dict[str
 
 #: Milliseconds per training image and epoch (training plus its share of the end-of-training
 #: validation) and per test image (the maps: Grad-CAM or the attention's forward) of each
-#: (backbone, variant), measured with runs of 640 training and 200 test images on this project's
-#: 2-core CPU with OMP_NUM_THREADS=1 while other jobs ran: for planning (:func:`estimate_minutes`,
-#: ``benchmark.py quality --dry-run``), an upper estimate for an idle machine with 2 threads.
+#: (backbone, variant): the full run's (``docs/benchmarks/cluttered_mnist_quality.csv``,
+#: ``train_minutes / (train_images x epochs)`` and ``eval_minutes / test_images``, means over the
+#: seeds of the 3,000-image sweep) on this project's 2-core CPU with 2 torch threads, for
+#: planning (:func:`estimate_minutes`, ``benchmark.py quality --dry-run``).
 SPEED_MS: dict[tuple[str, str], tuple[float, float]] = {
-    ("resnet18", "plain"): (4.1, 9.0),
-    ("resnet18", "se"): (2.7, 6.9),
-    ("resnet18", "cbam"): (3.2, 7.8),
-    ("resnet18", "aib"): (3.7, 4.2),
-    ("resnet18", "aib_qt"): (2.9, 3.9),
-    ("convnext_atto", "plain"): (23.8, 31.5),
-    ("convnext_atto", "aib"): (22.1, 8.4),
-    ("convnext_atto", "aib_qt"): (21.1, 9.6),
-    ("efficientnet_b0", "plain"): (14.1, 41.4),
-    ("efficientnet_b0", "aib"): (14.9, 5.7),
-    ("efficientnet_b0", "aib_qt"): (16.9, 6.6),
-    ("regnety_002", "plain"): (11.3, 16.5),
-    ("regnety_002", "aib"): (14.0, 8.7),
-    ("regnety_002", "aib_qt"): (14.1, 7.2),
-    ("vit_tiny_patch16_224", "plain"): (32.3, 67.8),
-    ("vit_tiny_patch16_224", "aib"): (32.5, 17.4),
-    ("vit_tiny_patch16_224", "aib_qt"): (32.9, 12.9),
-    ("mmpretrain:resnet18", "plain"): (3.2, 7.2),
-    ("mmpretrain:resnet18", "aib"): (5.2, 4.2),
-    ("mmpretrain:resnet18", "aib_qt"): (5.2, 4.2),
+    ("resnet18", "plain"): (2.4, 3.4),
+    ("resnet18", "se"): (2.0, 2.8),
+    ("resnet18", "cbam"): (2.5, 3.0),
+    ("resnet18", "aib"): (2.2, 1.2),
+    ("resnet18", "aib_qt"): (2.0, 1.2),
+    ("convnext_atto", "plain"): (10.8, 13.3),
+    ("convnext_atto", "aib"): (10.8, 3.6),
+    ("convnext_atto", "aib_qt"): (11.6, 3.4),
+    ("efficientnet_b0", "plain"): (9.9, 11.3),
+    ("efficientnet_b0", "aib"): (9.7, 2.1),
+    ("efficientnet_b0", "aib_qt"): (10.5, 2.1),
+    ("regnety_002", "plain"): (7.6, 8.7),
+    ("regnety_002", "aib"): (8.0, 2.4),
+    ("regnety_002", "aib_qt"): (7.6, 2.6),
+    ("vit_tiny_patch16_224", "plain"): (17.4, 23.4),
+    ("vit_tiny_patch16_224", "aib"): (18.5, 6.7),
+    ("vit_tiny_patch16_224", "aib_qt"): (18.7, 7.3),
+    ("mmpretrain:resnet18", "plain"): (3.3, 4.3),
+    ("mmpretrain:resnet18", "aib"): (3.5, 1.7),
+    ("mmpretrain:resnet18", "aib_qt"): (3.4, 2.0),
 }
 #: seconds per run of building the Runner, the datasets and the dataloader workers
-RUN_OVERHEAD_SECONDS = 1.5
+RUN_OVERHEAD_SECONDS = 2.2
 
 
 def estimate_minutes(runs: list[RunSpec]) -> float:

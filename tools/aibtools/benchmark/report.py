@@ -377,11 +377,12 @@ def plot_quality(aggregated: Sequence[dict[str, Any]], path: Path) -> None:
         if any(a["variant"] == v for a in aggregated)
     ]
     if handles:
-        axes[1].legend(handles=handles, fontsize=8, loc="best")
+        # beside the plots, never over a point
+        fig.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no runs", ha="center", transform=ax.transAxes)
     fig.suptitle("cluttered MNIST 60x60: mean ± std over seeds")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
