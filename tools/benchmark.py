@@ -37,6 +37,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import torch  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from aibtools.benchmark import COST_VARIANTS, NotApplicable, build_variant, cost, report  # noqa: E402
@@ -158,6 +159,16 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep each run's last checkpoint (default: none, to save disk)",
     )
+    add(
+        "--aib-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        metavar="KEY=VALUE",
+        help="keywords of every AIB model, the same on every family (timm: model.KEY, "
+        "MMPretrain: model.neck.KEY), e.g. area_weight=0 head_kernel_size=3; plain, SE and CBAM "
+        "models are unchanged",
+    )
     add("--dry-run", action="store_true", help="print the runs and the estimate, train nothing")
 
 
@@ -230,6 +241,17 @@ def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error(f"--seeds must be >= 0, got {args.seeds}")
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds: each seed once, got {args.seeds}")
+    prefixed = [key for key in args.aib_options if not key.isidentifier()]
+    if prefixed:
+        parser.error(
+            f"--aib-options: give the AIB model's keywords without a prefix (e.g. area_weight=0), "
+            f"got {', '.join(prefixed)}"
+        )
+    if args.aib_options and not set(args.variants) & set(q.AIB_VARIANTS):
+        parser.error(
+            f"--aib-options change the AIB models only; --variants {' '.join(args.variants)} "
+            "has none"
+        )
 
 
 def _device(name: str) -> torch.device:
@@ -338,13 +360,20 @@ def run_cost(args: argparse.Namespace, device: torch.device) -> list[dict[str, A
 
 def quality_runs(args: argparse.Namespace) -> list[q.RunSpec]:
     """The quality runs of ``args``: the sweep, then the full-data pair (if asked for)."""
+    options = tuple(args.aib_options.items())
     runs = q.plan(
-        args.backbones, args.variants, args.seeds, args.train_images, args.test_images, args.epochs
+        args.backbones,
+        args.variants,
+        args.seeds,
+        args.train_images,
+        args.test_images,
+        args.epochs,
+        options,
     )
     if args.full_pair:
         backbone, variants = FULL_PAIR
         runs += [
-            q.RunSpec(backbone, variant, args.seeds[0], None, None, args.full_pair_epochs)
+            q.RunSpec(backbone, variant, args.seeds[0], None, None, args.full_pair_epochs, options)
             for variant in variants
         ]
     return runs
@@ -441,6 +470,15 @@ def quality_report(
         "attention, plain, SE and CBAM rows their Grad-CAM at the last stage. `reduction` lists "
         "every departure from the configs' full setting (50,000 training and 10,000 test "
         "images, 10 epochs, the stock model).",
+        *(
+            [
+                "**Not the configs' recipe**: every AIB model also has "
+                + ", ".join(f"`{k}={v!r}`" for k, v in args.aib_options.items())
+                + " (`--aib-options`)."
+            ]
+            if args.aib_options
+            else []
+        ),
         "## Means ± standard deviations over seeds (AIB rows: worst seed in brackets)",
         report.quality_markdown(aggregated),
         "## Targets: AIB attention against the plain model's Grad-CAM, at every seed",

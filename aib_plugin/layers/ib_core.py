@@ -69,6 +69,8 @@ class IBOptions:
         commitment_weight: lambda_c (paper: 0.1).
         area_weight: lambda_a, a price on the attended area (not the paper's; 0 leaves it out).
         area_mode: ``'mean'``, ``'peak'`` or ``'relative'`` (see ``IBObjective``).
+        area_free: the share of the map the area price leaves free (not the paper's; see
+            ``IBObjective``).
         initial_attention: the attention mean the light head starts around.
         head_kernel_size: the light (or single-conv) head's last kernel.
 
@@ -88,6 +90,7 @@ class IBOptions:
     commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT
     area_weight: float = DEFAULT_AREA_WEIGHT
     area_mode: str = "mean"
+    area_free: float = 0.0
     initial_attention: float = 0.5
     head_kernel_size: int = 3
 
@@ -153,6 +156,7 @@ class IBOptions:
             self.commitment_weight,
             self.area_weight,
             self.area_mode,
+            self.area_free,
         )
 
 

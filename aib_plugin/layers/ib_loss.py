@@ -122,6 +122,12 @@ class IBObjective:
         area_mode: ``'mean'`` (the area), ``'peak'`` (the area plus ``1 - max(mu_a)`` per map,
             averaged over the batch: a sparse map that keeps a peak) or ``'relative'`` (each
             map's area over its peak, averaged over the batch: a sparse map at any level).
+        area_free: the free area, in the units of ``area_mode`` (a fraction of the map): each
+            map's area is priced only above it, ``max(0, area - area_free)`` (not in the paper;
+            as the "free bits" of a VAE's KL). 0 prices all of it; above 0 the price stops
+            shrinking a map that covers no more than that share, so the classification loss
+            alone decides its extent there. The ``'peak'`` mode's ``1 - max(mu_a)`` is not
+            affected.
     """
 
     def __init__(
@@ -131,12 +137,19 @@ class IBObjective:
         commitment_weight: float = DEFAULT_COMMITMENT_WEIGHT,
         area_weight: float = DEFAULT_AREA_WEIGHT,
         area_mode: str = "mean",
+        area_free: float = 0.0,
     ) -> None:
         self.beta = check_non_negative("beta", beta)
         self.codebook_weight = check_non_negative("codebook_weight", codebook_weight)
         self.commitment_weight = check_non_negative("commitment_weight", commitment_weight)
         self.area_weight = check_non_negative("area_weight", area_weight)
         self.area_mode = check_choice("area_mode", area_mode, AREA_MODES)
+        self.area_free = check_non_negative("area_free", area_free)
+        if self.area_free >= 1.0:
+            raise ValueError(
+                f"area_free must be below 1 (a fraction of the map; 1 would price nothing), "
+                f"got {area_free}"
+            )
 
     def __call__(
         self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
@@ -158,12 +171,12 @@ class IBObjective:
         area_raw = None
         if attention is not None and self.area_weight > 0:
             attention_mean = attention.attention_mean.float()
-            area_raw = attention_mean.mean()
+            area = attention_mean.mean(dim=(1, 2, 3))  # one value per map
+            if self.area_mode == "relative":
+                area = area / attention_mean.amax(dim=(1, 2, 3)).clamp_min(RELATIVE_AREA_EPS)
+            area_raw = (area - self.area_free).clamp_min(0.0).mean()
             if self.area_mode == "peak":
                 area_raw = area_raw + 1.0 - attention_mean.amax(dim=(1, 2, 3)).mean()
-            elif self.area_mode == "relative":
-                peak = attention_mean.amax(dim=(1, 2, 3)).clamp_min(RELATIVE_AREA_EPS)
-                area_raw = (attention_mean.mean(dim=(1, 2, 3)) / peak).mean()
         return IBLossTerms(
             kl=self.beta * bottleneck.kl_bits,
             codebook=None if codebook_raw is None else self.codebook_weight * codebook_raw,
@@ -179,7 +192,7 @@ class IBObjective:
         return (
             f"IBObjective(beta={self.beta}, codebook_weight={self.codebook_weight}, "
             f"commitment_weight={self.commitment_weight}, area_weight={self.area_weight}, "
-            f"area_mode={self.area_mode!r})"
+            f"area_mode={self.area_mode!r}, area_free={self.area_free})"
         )
 
 

@@ -215,9 +215,9 @@ class AIBNet(nn.Module):
             :class:`aib_plugin.layers.IBOptions` (``bottleneck_dim``, ``num_anchors``,
             ``learn_anchors``, ``modulation``, ``kl``, ``mc_samples``, ``beta``,
             ``codebook_weight``, ``commitment_weight``, ``area_weight``, ``area_mode``,
-            ``initial_attention``, ``head_kernel_size``; ``learn_anchors=True`` adds a parameter
-            that ``output.mean().backward()`` leaves without a gradient), and the rest passed to
-            ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
+            ``area_free``, ``initial_attention``, ``head_kernel_size``; ``learn_anchors=True``
+            adds a parameter that ``output.mean().backward()`` leaves without a gradient), and the
+            rest passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
     """
 
     __jit_unused_properties__ = ["ib_attention"]

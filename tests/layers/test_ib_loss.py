@@ -104,10 +104,10 @@ def test_peak_area_mode_adds_each_maps_distance_from_a_full_peak():
         IBObjective(area_mode="max")
 
 
-def _map_after_area_price_alone(mode: str) -> torch.Tensor:
+def _map_after_area_price_alone(mode: str, area_free: float = 0.0) -> torch.Tensor:
     """The attention mean after 60 Adam steps on the area term of ``mode`` alone (weight 1)."""
     attention, x = _attention_and_input()
-    objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode)
+    objective = IBObjective(beta=0.0, area_weight=1.0, area_mode=mode, area_free=area_free)
     _fit_alone(attention, x, objective, torch.optim.Adam, 0.05, 60)
     with torch.no_grad():
         return attention(x).attention_mean
@@ -146,6 +146,44 @@ def test_relative_area_mode_sharpens_the_map_instead_of_fading_it():
         stats[mode] = (peak.mean().item(), (mu.mean(dim=(1, 2, 3)) / peak).mean().item())
     assert stats["mean"][0] < 0.7 and stats["relative"][0] > 0.9  # only 'relative' keeps a peak
     assert stats["relative"][1] < 0.3  # and most of the map is well below it
+
+
+@pytest.mark.parametrize("mode", ["mean", "relative"])
+def test_free_area_prices_each_map_only_above_it(mode):
+    att, bot = _forward()
+    mu = att.attention_mean.detach().clone().requires_grad_(True)
+    area = mu.mean(dim=(1, 2, 3))
+    if mode == "relative":
+        area = area / mu.amax(dim=(1, 2, 3))
+    free = float(area.detach().sort().values[1])  # between the areas: some maps above, some not
+    objective = IBObjective(area_weight=0.3, area_mode=mode, area_free=free)
+    terms = objective(bot, att._replace(attention_mean=mu))
+    torch.testing.assert_close(terms.area_raw, (area - free).clamp_min(0).mean())
+    terms.area.backward()
+    below = area.detach() <= free
+    assert below.any() and (~below).any()
+    assert torch.all(mu.grad[below] == 0)  # a map within the free area is not priced at all
+    assert torch.all(mu.grad[~below].abs().sum(dim=(1, 2, 3)) > 0)
+    assert f"area_free={free}" in repr(objective)
+
+
+def test_free_area_stops_the_relative_price_from_shrinking_the_map_to_a_spot():
+    """Alone, the relative price sharpens a map without end; with a free area of 0.25 it stops
+    where the map's area over its peak reaches that share."""
+    shares = {}
+    for free in (0.0, 0.25):
+        mu = _map_after_area_price_alone("relative", free)
+        shares[free] = (mu.mean(dim=(1, 2, 3)) / mu.amax(dim=(1, 2, 3))).mean().item()
+    assert shares[0.0] < 0.2
+    assert shares[0.25] == pytest.approx(0.25, abs=0.05)
+
+
+@pytest.mark.parametrize("value", [1.0, 1.5, -0.1, float("nan")])
+def test_free_area_out_of_range_rejected(value):
+    with pytest.raises(ValueError, match="area_free"):
+        IBObjective(area_weight=1.0, area_free=value)
+    with pytest.raises(TypeError, match="area_free"):
+        IBObjective(area_free="0.1")
 
 
 @pytest.mark.parametrize("name", ["beta", "codebook_weight", "commitment_weight", "area_weight"])

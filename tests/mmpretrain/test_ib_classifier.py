@@ -101,6 +101,22 @@ def test_area_mode_reaches_the_objective(mode: str) -> None:
         MODELS.build(_cfg(neck__area_mode="max"))
 
 
+def test_free_area_reaches_the_objective() -> None:
+    model = MODELS.build(
+        _cfg(neck__area_weight=0.5, neck__area_mode="relative", neck__area_free=0.3)
+    )
+    assert model.neck.objective.area_free == 0.3
+    x = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0)
+    losses = model(x, _samples(2), mode="loss")
+    torch.manual_seed(0)
+    mu = model.extract_feat(x).attention_map
+    relative = mu.mean(dim=(1, 2, 3)) / mu.amax(dim=(1, 2, 3))
+    torch.testing.assert_close(losses["loss_area"], 0.5 * (relative - 0.3).clamp_min(0).mean())
+    with pytest.raises(ValueError, match="area_free must be below 1"):
+        MODELS.build(_cfg(neck__area_weight=0.5, neck__area_free=1.0))
+
+
 def test_predict_and_tensor_modes() -> None:
     model = MODELS.build(_cfg(neck__mc_samples=2)).eval()
     preds = model(torch.randn(3, 3, 32, 32), mode="predict")

@@ -297,10 +297,33 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         (["quality", "--test-images", "10001"], "--test-images must be <= 10,000"),
         (["quality", "--seeds", "1", "1"], "each seed once"),
         (["quality", "--backbones", "alexnet"], "invalid choice"),
+        (["quality", "--aib-options", "model.area_weight=0"], "without a prefix"),
+        (["quality", "--variants", "plain", "se", "--aib-options", "area_weight=0"], "has none"),
     ):
         with pytest.raises(SystemExit) as exit_info:
             benchmark.parse_args(argv)
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_aib_options_reach_every_aib_model_and_no_other():
+    """``--aib-options`` change the AIB models of both frameworks, by their own key paths."""
+    args = benchmark.parse_args(
+        ["quality", "--backbones", "resnet18", "mmpretrain:resnet18", "--seeds", "0"]
+        + ["--aib-options", "area_weight=0", "head_kernel_size=3"]
+    )
+    runs = benchmark.quality_runs(args)
+    assert {r.aib_options for r in runs} == {(("area_weight", 0), ("head_kernel_size", 3))}
+    for spec in runs:
+        cfg = q.build_config(spec, Path("w"))
+        ib = cfg.model.neck if spec.family.framework == "mmpretrain" else cfg.model
+        if spec.is_aib:
+            assert (ib.area_weight, ib.head_kernel_size) == (0, 3)
+        else:
+            assert "area_weight" not in ib and "head_kernel_size" not in ib
+    model = q.build_model(next(r for r in runs if r.variant == "aib_qt"))
+    assert model.model.objective.area_weight == 0.0  # the timm model: the recipe's 1.0 is replaced
+    text = benchmark.quality_report([], args, ["quality"], 0.0)
+    assert "`area_weight=0`, `head_kernel_size=3` (`--aib-options`)" in text
 
 
 # ----------------------------------------------------------------------------- cost

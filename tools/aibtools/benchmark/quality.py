@@ -12,7 +12,9 @@ last stage, the paper's placement; architectures without a built-in ``_aib`` mod
 with :func:`aib_plugin.register_aib_model`) and ``mmpretrain:resnet18``, MMPretrain's ResNet with
 ``neck=dict(type='IBAttention')`` (the configs' own model). Variants (:data:`VARIANTS`):
 ``plain``, ``se`` / ``cbam`` (timm ResNets: ``block_args=dict(attn_layer=...)``), ``aib``,
-``aib_qt``. Every AIB model uses the configs' one recipe, unchanged.
+``aib_qt``. Every AIB model uses the configs' one recipe, unchanged, unless a run carries
+``aib_options``: keywords of the AIB model (timm: ``model.<key>``; MMPretrain: the neck's,
+``model.neck.<key>``), the same on every family, to measure a change of the recipe across them.
 
 Every departure from the configs' full setting (width, output stride, input handling, training
 and test images, epochs) is written into the row's ``reduction``.
@@ -115,7 +117,11 @@ FAMILIES: dict[str, Family] = {
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run; ``None`` sizes keep the configs' full setting."""
+    """One training run; ``None`` sizes keep the configs' full setting.
+
+    ``aib_options``: ``(key, value)`` pairs of AIB model keywords (e.g. ``('area_weight', 0.0)``)
+    applied to the AIB variants only (:func:`overrides`); empty keeps the configs' recipe.
+    """
 
     backbone: str
     variant: str
@@ -123,6 +129,7 @@ class RunSpec:
     train_images: Optional[int] = None
     test_images: Optional[int] = None
     epochs: Optional[int] = None
+    aib_options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def family(self) -> Family:
@@ -171,6 +178,7 @@ def plan(
     train_images: Optional[int],
     test_images: Optional[int],
     epochs: Optional[int],
+    aib_options: tuple[tuple[str, Any], ...] = (),
 ) -> list[RunSpec]:
     """The runs, backbone by backbone and seed by seed; variants a family lacks are left out."""
     runs = []
@@ -178,7 +186,7 @@ def plan(
         have = family(backbone).variants
         for seed in seeds:
             runs += [
-                RunSpec(backbone, v, seed, train_images, test_images, epochs)
+                RunSpec(backbone, v, seed, train_images, test_images, epochs, aib_options)
                 for v in variants
                 if v in have
             ]
@@ -201,7 +209,7 @@ def timm_model_name(arch: str, variant: str, register: Optional[dict[str, Any]] 
 
 
 def overrides(spec: RunSpec) -> dict[str, Any]:
-    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model and image counts)."""
+    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model, AIB options, image counts)."""
     fam = spec.family
     options: dict[str, Any] = {}
     if fam.framework == "timm":
@@ -209,6 +217,9 @@ def overrides(spec: RunSpec) -> dict[str, Any]:
         options.update({f"model.{k}": v for k, v in fam.kwargs.items()})
         if spec.variant in ("se", "cbam"):
             options["model.block_args"] = dict(attn_layer=spec.variant)
+    if spec.is_aib:
+        prefix = "model.neck." if fam.framework == "mmpretrain" else "model."
+        options.update({prefix + key: value for key, value in spec.aib_options})
     if spec.train_images is not None:
         options["train_dataloader.dataset.num_images"] = spec.train_images
     if spec.test_images is not None:
