@@ -18,6 +18,7 @@ from .ib_loss import (
     DEFAULT_COMMITMENT_WEIGHT,
     IBLossTerms,
     IBObjective,
+    classifier_confidence,
     cross_entropy_bits,
 )
 from .param_groups import ib_param_groups
@@ -53,6 +54,7 @@ __all__ = [
     "anchor_usage",
     "attention_statistics",
     "capture_attention",
+    "classifier_confidence",
     "cross_entropy_bits",
     "gaussian_kl_bits",
     "ib_log_dict",

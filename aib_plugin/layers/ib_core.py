@@ -71,6 +71,8 @@ class IBOptions:
         area_mode: ``'mean'``, ``'peak'`` or ``'relative'`` (see ``IBObjective``).
         area_free: the share of the map the area price leaves free (not the paper's; see
             ``IBObjective``).
+        area_gate: ``'none'`` or ``'confidence'``: the area price scaled by the classifier's
+            confidence on the batch (not the paper's; see ``IBObjective``).
         initial_attention: the attention mean the light head starts around.
         head_kernel_size: the light (or single-conv) head's last kernel.
 
@@ -91,6 +93,7 @@ class IBOptions:
     area_weight: float = DEFAULT_AREA_WEIGHT
     area_mode: str = "mean"
     area_free: float = 0.0
+    area_gate: str = "none"
     initial_attention: float = 0.5
     head_kernel_size: int = 3
 
@@ -157,6 +160,7 @@ class IBOptions:
             self.area_weight,
             self.area_mode,
             self.area_free,
+            self.area_gate,
         )
 
 

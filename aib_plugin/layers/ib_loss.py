@@ -19,7 +19,7 @@ pulls hardest on maps whose peak is low. docs/experiments/relative_area_price.md
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import torch
@@ -44,6 +44,30 @@ DEFAULT_AREA_WEIGHT = 0.0
 AREA_MODES = ("mean", "peak", "relative")
 #: Floor of a map's peak in ``area_mode='relative'``.
 RELATIVE_AREA_EPS = 1e-6
+#: What scales the area price: nothing, or the classifier's confidence on the batch.
+AREA_GATES = ("none", "confidence")
+
+
+def classifier_confidence(logits: torch.Tensor) -> torch.Tensor:
+    """How far the classifier is from guessing, from its own logits: a detached scalar in [0, 1].
+
+    ``(mean_b max_k softmax(logits) - 1 / K) / (1 - 1 / K)``: 0 at a uniform prediction (a
+    classifier at chance), 1 when every image gets one class with certainty. No labels needed.
+
+    Args:
+        logits: (B, K) with K >= 2 classes.
+
+    Raises:
+        ValueError: for logits that are not (B, K) with K >= 2.
+    """
+    if logits.dim() != 2 or logits.shape[1] < 2:
+        raise ValueError(
+            "classifier_confidence: logits must be (batch, classes >= 2), got "
+            f"{tuple(logits.shape)}"
+        )
+    num_classes = logits.shape[1]
+    peak = torch.softmax(logits.detach().float(), dim=1).amax(dim=1).mean()
+    return ((peak - 1.0 / num_classes) / (1.0 - 1.0 / num_classes)).clamp(0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,7 @@ class IBLossTerms:
         area_raw: the attended area ``mean(mu_a)`` (``area_mode='peak'``: plus
             ``1 - mean_b(max_hw(mu_a))``; ``'relative'``: ``mean_b(mean_hw(mu_a) /
             max_hw(mu_a))``), or None.
+        area_gate: the factor ``area`` was scaled by (``area_gate='confidence'``), or None.
     """
 
     kl: torch.Tensor
@@ -71,6 +96,7 @@ class IBLossTerms:
     commitment_raw: Optional[torch.Tensor] = None
     area: Optional[torch.Tensor] = None
     area_raw: Optional[torch.Tensor] = None
+    area_gate: Optional[torch.Tensor] = None
 
     def total(self) -> torch.Tensor:
         """Sum of the weighted terms: add this to the classification loss."""
@@ -102,6 +128,7 @@ class IBLossTerms:
             "vq": self.codebook_raw,
             "commit": self.commitment_raw,
             "area": self.area_raw,
+            "area_gate": self.area_gate,
         }
         return {name: value.detach() for name, value in named.items() if value is not None}
 
@@ -128,6 +155,10 @@ class IBObjective:
             shrinking a map that covers no more than that share, so the classification loss
             alone decides its extent there. The ``'peak'`` mode's ``1 - max(mu_a)`` is not
             affected.
+        area_gate: ``'none'`` or ``'confidence'``: scale the area price by the classifier's
+            confidence on the batch (:func:`classifier_confidence`; not in the paper), so that
+            it acts only as far as the classifier has learned to tell the classes apart. The
+            adapters apply it with :meth:`gate` once the pass's logits exist.
     """
 
     def __init__(
@@ -138,6 +169,7 @@ class IBObjective:
         area_weight: float = DEFAULT_AREA_WEIGHT,
         area_mode: str = "mean",
         area_free: float = 0.0,
+        area_gate: str = "none",
     ) -> None:
         self.beta = check_non_negative("beta", beta)
         self.codebook_weight = check_non_negative("codebook_weight", codebook_weight)
@@ -150,6 +182,7 @@ class IBObjective:
                 f"area_free must be below 1 (a fraction of the map; 1 would price nothing), "
                 f"got {area_free}"
             )
+        self.area_gate = check_choice("area_gate", area_gate, AREA_GATES)
 
     def __call__(
         self, bottleneck: BottleneckOutput, attention: Optional[AttentionOutput] = None
@@ -188,11 +221,38 @@ class IBObjective:
             area_raw=area_raw,
         )
 
+    @property
+    def needs_logits(self) -> bool:
+        """Whether :meth:`gate` needs the pass's logits (a gated area price)."""
+        return self.area_gate != "none" and self.area_weight > 0
+
+    def gate(self, terms: IBLossTerms, logits: Optional[torch.Tensor]) -> IBLossTerms:
+        """``terms`` with the area price scaled by :attr:`area_gate` (unchanged for ``'none'``).
+
+        Args:
+            terms: what :meth:`__call__` returned for the pass.
+            logits: the pass's (B, K) logits.
+
+        Raises:
+            ValueError: if the gate needs logits and ``logits`` is None.
+        """
+        if not self.needs_logits or terms.area is None:
+            return terms
+        if logits is None:
+            raise ValueError(
+                f"IBObjective(area_gate={self.area_gate!r}) scales the area price by the "
+                "classifier's confidence, so it needs the pass's logits; a model without a "
+                "classifier (num_classes=0, pre_logits) has none: use area_gate='none'"
+            )
+        factor = classifier_confidence(logits)
+        return replace(terms, area=terms.area * factor, area_gate=factor)
+
     def __repr__(self) -> str:
         return (
             f"IBObjective(beta={self.beta}, codebook_weight={self.codebook_weight}, "
             f"commitment_weight={self.commitment_weight}, area_weight={self.area_weight}, "
-            f"area_mode={self.area_mode!r}, area_free={self.area_free})"
+            f"area_mode={self.area_mode!r}, area_free={self.area_free}, "
+            f"area_gate={self.area_gate!r})"
         )
 
 

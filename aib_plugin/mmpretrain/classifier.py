@@ -299,10 +299,13 @@ class IBImageClassifier(ImageClassifier):
         if not isinstance(feats, IBNeckOutput):
             raise TypeError(f"IBImageClassifier: the neck returned {type(feats)}, not IB terms")
         losses = self.head.loss(feats, data_samples)
+        objective = self.neck.objective
+        # a gated area price scales by the classifier's confidence: the head's logits of z
+        terms = objective.gate(feats.ib_terms, self.head(feats) if objective.needs_logits else None)
         statistics = ib_log_dict(
-            feats.ib_terms, feats.attention_map, feats.anchor_indices, self.neck.num_anchors
+            terms, feats.attention_map, feats.anchor_indices, self.neck.num_anchors
         )
-        return merge_ib_losses(losses, feats.ib_terms, type(self).__name__, statistics)
+        return merge_ib_losses(losses, terms, type(self).__name__, statistics)
 
     def predict(
         self, inputs: torch.Tensor, data_samples: Optional[list[DataSample]] = None, **kwargs

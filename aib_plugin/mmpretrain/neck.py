@@ -91,7 +91,7 @@ class IBAttention(BaseModule):
             ``modulation``, ``kl``, ``mc_samples``, ``beta`` (warm it up with
             ``WarmupParamHook(module_name='neck.objective', param_name='beta')``),
             ``codebook_weight``, ``commitment_weight``, ``area_weight``, ``area_mode``,
-            ``area_free``, ``initial_attention``, ``head_kernel_size``.
+            ``area_free``, ``area_gate``, ``initial_attention``, ``head_kernel_size``.
 
     Raises:
         TypeError: for an option that is neither the neck's nor an IB option.

@@ -215,9 +215,10 @@ class AIBNet(nn.Module):
             :class:`aib_plugin.layers.IBOptions` (``bottleneck_dim``, ``num_anchors``,
             ``learn_anchors``, ``modulation``, ``kl``, ``mc_samples``, ``beta``,
             ``codebook_weight``, ``commitment_weight``, ``area_weight``, ``area_mode``,
-            ``area_free``, ``initial_attention``, ``head_kernel_size``; ``learn_anchors=True``
-            adds a parameter that ``output.mean().backward()`` leaves without a gradient), and the
-            rest passed to ``timm.create_model(base_arch, ...)`` (drop_rate, img_size, ...).
+            ``area_free``, ``area_gate``, ``initial_attention``, ``head_kernel_size``;
+            ``learn_anchors=True`` adds a parameter that ``output.mean().backward()`` leaves
+            without a gradient), and the rest passed to ``timm.create_model(base_arch, ...)``
+            (drop_rate, img_size, ...).
     """
 
     __jit_unused_properties__ = ["ib_attention"]
@@ -553,6 +554,7 @@ class AIBNet(nn.Module):
             if self.training:
                 if not torch.jit.is_scripting():
                     if not is_tracing():
+                        self._ib_terms = self.objective.gate(self._ib_terms, None)
                         return self._inject(z_out.z)
                 return z_out.z
             if attention_samples > 1:
@@ -564,6 +566,7 @@ class AIBNet(nn.Module):
             logits = mc_average(logits, logits.shape[0] // total)
         if self.training and not torch.jit.is_scripting():
             if not is_tracing():
+                self._ib_terms = self.objective.gate(self._ib_terms, logits)
                 return self._inject(logits)
         return logits
 

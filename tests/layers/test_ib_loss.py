@@ -9,6 +9,7 @@ from aib_plugin.layers import (
     IBObjective,
     IBSpatialAttention,
     VariationalBottleneck,
+    classifier_confidence,
     cross_entropy_bits,
     ib_param_groups,
     mc_average,
@@ -176,6 +177,42 @@ def test_free_area_stops_the_relative_price_from_shrinking_the_map_to_a_spot():
         shares[free] = (mu.mean(dim=(1, 2, 3)) / mu.amax(dim=(1, 2, 3))).mean().item()
     assert shares[0.0] < 0.2
     assert shares[0.25] == pytest.approx(0.25, abs=0.05)
+
+
+def test_classifier_confidence_is_zero_at_chance_and_one_when_certain():
+    assert classifier_confidence(torch.zeros(6, 10)).item() == pytest.approx(0.0, abs=1e-6)
+    certain = torch.full((6, 10), -1e4)
+    certain[:, 3] = 1e4
+    assert classifier_confidence(certain).item() == pytest.approx(1.0)
+    halfway = torch.log(torch.tensor([[0.55] + [0.05] * 9] * 2))  # max p 0.55: half the way
+    assert classifier_confidence(halfway).item() == pytest.approx(0.5, abs=1e-6)
+    logits = torch.randn(4, 5, requires_grad=True)
+    assert not classifier_confidence(logits).requires_grad  # a factor, not a loss
+    for bad in (torch.zeros(4), torch.zeros(4, 1), torch.zeros(2, 3, 4)):
+        with pytest.raises(ValueError, match=r"logits must be \(batch, classes >= 2\)"):
+            classifier_confidence(bad)
+
+
+def test_confidence_gate_scales_only_the_area_price():
+    att, bot = _forward(num_anchors=8)
+    gated = IBObjective(area_weight=0.5, area_mode="relative", area_gate="confidence")
+    terms = gated(bot, att)
+    logits = torch.log(torch.tensor([[0.55] + [0.05] * 9] * 4))
+    out = gated.gate(terms, logits)
+    torch.testing.assert_close(out.area, 0.5 * terms.area)
+    assert out.area_gate.item() == pytest.approx(0.5, abs=1e-6)
+    assert (out.kl, out.codebook, out.commitment, out.area_raw) == (
+        terms.kl, terms.codebook, terms.commitment, terms.area_raw,
+    )  # fmt: skip
+    assert out.log_values()["area_gate"] == pytest.approx(0.5, abs=1e-6)
+    with pytest.raises(ValueError, match="needs the pass's logits"):
+        gated.gate(terms, None)
+    ungated = IBObjective(area_weight=0.5, area_mode="relative")
+    assert not ungated.needs_logits and ungated.gate(terms, None) is terms
+    assert not IBObjective(area_gate="confidence").needs_logits  # no area price: nothing to gate
+    assert "area_gate='confidence'" in repr(gated)
+    with pytest.raises(ValueError, match="area_gate"):
+        IBObjective(area_gate="accuracy")
 
 
 @pytest.mark.parametrize("value", [1.0, 1.5, -0.1, float("nan")])

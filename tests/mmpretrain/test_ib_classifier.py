@@ -7,6 +7,7 @@ import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from aib_plugin.layers import classifier_confidence
 from aib_plugin.mmpretrain import IBAttention
 
 BASE = dict(
@@ -115,6 +116,21 @@ def test_free_area_reaches_the_objective() -> None:
     torch.testing.assert_close(losses["loss_area"], 0.5 * (relative - 0.3).clamp_min(0).mean())
     with pytest.raises(ValueError, match="area_free must be below 1"):
         MODELS.build(_cfg(neck__area_weight=0.5, neck__area_free=1.0))
+
+
+def test_confidence_gated_area_price_uses_the_heads_logits() -> None:
+    model = MODELS.build(
+        _cfg(neck__area_weight=0.5, neck__area_mode="relative", neck__area_gate="confidence")
+    )
+    x = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0)
+    losses = model(x, _samples(2), mode="loss")
+    torch.manual_seed(0)
+    feats = model.extract_feat(x)  # the same forward, the same noise
+    factor = classifier_confidence(model.head(feats))
+    torch.testing.assert_close(losses["ib_area_gate"], factor)
+    torch.testing.assert_close(losses["loss_area"], factor * feats.ib_terms.area)
+    assert 0 < float(factor) < 1
 
 
 def test_predict_and_tensor_modes() -> None:

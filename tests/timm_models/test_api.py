@@ -147,6 +147,25 @@ def test_area_weight_and_modulation_options(modulation: str) -> None:
     assert relative.objective.area_mode == "relative"
 
 
+def test_confidence_gated_area_price() -> None:
+    """``area_gate='confidence'``: the area price of a pass scaled by its logits' confidence."""
+    torch.manual_seed(0)
+    model = create(
+        "resnet18_aib", num_classes=3, area_weight=0.5, area_mode="relative",
+        area_gate="confidence",
+    ).train()  # fmt: skip
+    logits = model(images())
+    terms = model.ib_loss()
+    factor = aib_plugin.layers.classifier_confidence(logits)
+    torch.testing.assert_close(terms.area_gate, factor)
+    torch.testing.assert_close(terms.area, 0.5 * factor * terms.area_raw)
+    assert "area_gate" in model.ib_log_values()
+    model.forward_head(model.forward_features(images()))  # the same through the two halves
+    assert model.ib_loss().area_gate is not None
+    with pytest.raises(ValueError, match="needs the pass's logits"):
+        model.forward_head(model.forward_features(images()), pre_logits=True)
+
+
 def test_training_loop_lowers_the_loss() -> None:
     """The documented loop: criterion + model.ib_loss().total(), anchors at a small lr."""
     torch.manual_seed(0)
