@@ -169,6 +169,20 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         "MMPretrain: model.neck.KEY), e.g. area_weight=0 head_kernel_size=3; plain, SE and CBAM "
         "models are unchanged",
     )
+    add(
+        "--reference",
+        default=None,
+        metavar="CSV",
+        help="the quality CSV of an earlier run (e.g. docs/benchmarks/cluttered_mnist_quality.csv)"
+        ": its plain rows of the same backbone, sizes and seed judge the AIB runs' targets, "
+        "instead of training the plain models again",
+    )
+    add(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the markdown and PNG again from the CSV already in --out-dir "
+        "(give the run's own options again; --reference may be added)",
+    )
     add("--dry-run", action="store_true", help="print the runs and the estimate, train nothing")
 
 
@@ -241,12 +255,19 @@ def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error(f"--seeds must be >= 0, got {args.seeds}")
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds: each seed once, got {args.seeds}")
+    if args.report_only and not (Path(args.out_dir) / OUT_FILES[0]).is_file():
+        parser.error(f"--report-only: no {OUT_FILES[0]} in {args.out_dir} to report")
     prefixed = [key for key in args.aib_options if not key.isidentifier()]
     if prefixed:
         parser.error(
             f"--aib-options: give the AIB model's keywords without a prefix (e.g. area_weight=0), "
             f"got {', '.join(prefixed)}"
         )
+    if args.reference is not None:
+        try:
+            args.reference_rows = report.read_quality_csv(Path(args.reference))
+        except (OSError, ValueError) as err:
+            parser.error(f"--reference: {err}")
     if args.aib_options and not set(args.variants) & set(q.AIB_VARIANTS):
         parser.error(
             f"--aib-options change the AIB models only; --variants {' '.join(args.variants)} "
@@ -449,15 +470,18 @@ def quality_report(
     rows: list[dict[str, Any]], args: argparse.Namespace, argv: list[str], minutes: float
 ) -> str:
     """The markdown of a quality run: settings, means over seeds, targets, anchors, seeds."""
-    aggregated = report.aggregate_quality(rows)
-    checks = report.quality_checks(rows)
+    judged = _with_reference(rows, args)
+    aggregated = report.aggregate_quality(judged)
+    checks = report.quality_checks(judged)
     per_run = [r["train_minutes"] + r["eval_minutes"] for r in rows]
     files = sorted(set(q.CONFIG_FILES.values()))
     lines = [
         "# Quality across backbones: cluttered MNIST 60x60, 4 distractors",
         f"Command: `python tools/benchmark.py {' '.join(argv)}`  \n"
         f"Machine: {_machine(args)}.  \n"
-        f"Run time: {minutes:.1f} min for {len(rows)} runs; per run (training + maps) "
+        f"Run time: {minutes:.1f} min for {len(rows)} runs"
+        + (" (the runs' own minutes: written with --report-only)" if args.report_only else "")
+        + "; per run (training + maps) "
         f"{min(per_run, default=0):.2f} to {max(per_run, default=0):.2f} min, mean "
         f"{sum(per_run) / max(len(per_run), 1):.2f}.",
         "Every run is a config of `configs/cluttered_mnist/` ("
@@ -470,6 +494,15 @@ def quality_report(
         "attention, plain, SE and CBAM rows their Grad-CAM at the last stage. `reduction` lists "
         "every departure from the configs' full setting (50,000 training and 10,000 test "
         "images, 10 epochs, the stock model).",
+        *(
+            [
+                f"Plain rows from `{args.reference}` (not trained again): "
+                f"{len(judged) - len(rows)} runs, the same backbone, sizes and seeds as this "
+                "run's AIB models."
+            ]
+            if getattr(args, "reference", None)
+            else []
+        ),
         *(
             [
                 "**Not the configs' recipe**: every AIB model also has "
@@ -490,6 +523,12 @@ def quality_report(
         _rows_markdown(rows),
     ]
     return "\n\n".join(lines) + "\n"
+
+
+def _with_reference(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``rows`` after the ``--reference`` plain rows that judge them (none without it)."""
+    reference = getattr(args, "reference_rows", None) or []
+    return report.reference_rows(reference, rows) + list(rows)
 
 
 def _rows_markdown(rows: list[dict[str, Any]]) -> str:
@@ -513,15 +552,19 @@ def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"\n[quality] {_estimate_line(runs)}")
         return 0
     out_dir = Path(args.out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    rows = run_quality(args, out_dir, argv)
-    minutes = (time.perf_counter() - start) / 60
     csv_path, md_path, png_path = (out_dir / name for name in OUT_FILES)
-    report.write_csv(rows, report.QUALITY_COLUMNS, csv_path)
+    if args.report_only:
+        rows = report.read_quality_csv(csv_path)
+        minutes = sum(r["train_minutes"] + r["eval_minutes"] for r in rows)
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        rows = run_quality(args, out_dir, argv)
+        minutes = (time.perf_counter() - start) / 60
+        report.write_csv(rows, report.QUALITY_COLUMNS, csv_path)  # this run's rows only
     text = quality_report(rows, args, argv, minutes)
     md_path.write_text(text)
-    report.plot_quality(report.aggregate_quality(rows), png_path)
+    report.plot_quality(report.aggregate_quality(_with_reference(rows, args)), png_path)
     print("\n" + text.split("\n## Every run")[0])
     print(f"[quality] {minutes:.1f} min; outputs in {out_dir}: {', '.join(OUT_FILES)}")
     return 0

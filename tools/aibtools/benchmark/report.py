@@ -68,6 +68,43 @@ def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str], path: Path
             writer.writerow({k: row.get(k, "") for k in columns})
 
 
+#: columns of a quality CSV read back as numbers
+_INT_COLUMNS = ("seed", "train_images", "test_images", "epochs", "params")
+_TEXT_COLUMNS = ("backbone", "variant", "map", "reduction")
+
+
+def read_quality_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a quality CSV written by :func:`write_csv`, with their numbers as numbers.
+
+    Raises:
+        ValueError: if the file lacks one of :data:`QUALITY_COLUMNS`.
+    """
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in QUALITY_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path}: not a quality CSV, no column {', '.join(missing)}")
+        rows = list(reader)
+    for row in rows:
+        for key in QUALITY_COLUMNS:
+            if key not in _TEXT_COLUMNS:
+                row[key] = int(row[key]) if key in _INT_COLUMNS else float(row[key])
+    return rows
+
+
+def reference_rows(
+    reference: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The plain rows of ``reference`` that judge ``rows``: the same backbone, reduction (sizes)
+    and seed as one of its AIB rows, and no such plain row in ``rows`` itself."""
+    wanted = {(*_setting(r), r["seed"]) for r in rows if r["variant"] in JUDGED_VARIANTS}
+    have = {(*_setting(r), r["seed"]) for r in rows if r["variant"] == "plain"}
+    missing = wanted - have
+    return [
+        r for r in reference if r["variant"] == "plain" and (*_setting(r), r["seed"]) in missing
+    ]
+
+
 def _fmt(value: Any, spec: str) -> str:
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "-"
