@@ -174,8 +174,9 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="CSV",
         help="the quality CSV of an earlier run (e.g. docs/benchmarks/cluttered_mnist_quality.csv)"
-        ": its plain rows of the same backbone, sizes and seed judge the AIB runs' targets, "
-        "instead of training the plain models again",
+        ": its plain, SE and CBAM rows of the same backbone, sizes and seed as this run's AIB "
+        "models join this run's tables and CSV and judge the targets, instead of training "
+        "those models again (they do not depend on the AIB recipe)",
     )
     add(
         "--report-only",
@@ -496,9 +497,9 @@ def quality_report(
         "images, 10 epochs, the stock model).",
         *(
             [
-                f"Plain rows from `{args.reference}` (not trained again): "
-                f"{len(judged) - len(rows)} runs, the same backbone, sizes and seeds as this "
-                "run's AIB models."
+                f"Rows of the models without IB attention from `{args.reference}` (not trained "
+                f"again; the AIB recipe does not touch them): {len(judged) - len(rows)} runs of "
+                "the same backbones, sizes and seeds as this run's AIB models."
             ]
             if getattr(args, "reference", None)
             else []
@@ -526,7 +527,7 @@ def quality_report(
 
 
 def _with_reference(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """``rows`` after the ``--reference`` plain rows that judge them (none without it)."""
+    """``rows`` after the ``--reference`` rows that judge and complete them (none without it)."""
     reference = getattr(args, "reference_rows", None) or []
     return report.reference_rows(reference, rows) + list(rows)
 
@@ -561,10 +562,11 @@ def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
         start = time.perf_counter()
         rows = run_quality(args, out_dir, argv)
         minutes = (time.perf_counter() - start) / 60
-        report.write_csv(rows, report.QUALITY_COLUMNS, csv_path)  # this run's rows only
     text = quality_report(rows, args, argv, minutes)
+    rows = _with_reference(rows, args)
+    report.write_csv(rows, report.QUALITY_COLUMNS, csv_path)
     md_path.write_text(text)
-    report.plot_quality(report.aggregate_quality(_with_reference(rows, args)), png_path)
+    report.plot_quality(report.aggregate_quality(rows), png_path)
     print("\n" + text.split("\n## Every run")[0])
     print(f"[quality] {minutes:.1f} min; outputs in {out_dir}: {', '.join(OUT_FILES)}")
     return 0

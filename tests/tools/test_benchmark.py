@@ -453,22 +453,25 @@ def test_cost_arguments_and_the_default_command(capsys):
 
 
 def test_report_only_judges_a_run_against_an_earlier_runs_plain_rows(tmp_path, capsys):
-    """``--reference``: the plain rows of an earlier CSV (same backbone, sizes, seed) judge the
-    AIB rows of a run that trained no plain model; ``--report-only`` rewrites its markdown."""
+    """``--reference``: the rows without IB attention of an earlier CSV (same backbone, sizes,
+    seed) judge and complete a run that trained only AIB models; ``--report-only`` rewrites its
+    markdown."""
     earlier = [
         _row("b", "plain", 0, 10.0, 80.0, 30.0, 50.0),
         _row("b", "plain", 1, 12.0, 70.0, 20.0, 40.0),
         _row("b", "plain", 2, 12.0, 70.0, 20.0, 40.0),  # a seed the new run has not
         _row("b", "plain", 0, 5.0, 90.0, 40.0, 60.0, reduction="other sizes"),
         _row("b", "aib", 0, 1.0, 99.0, 99.0, 99.0),  # an AIB row: never a reference
+        _row("b", "se", 1, 12.0, 70.0, 20.0, 40.0),
     ]
     write_csv(earlier, QUALITY_COLUMNS, tmp_path / "earlier.csv")
     back = report.read_quality_csv(tmp_path / "earlier.csv")
     assert back == earlier  # numbers come back as numbers
     new = [_row("b", "aib", 0, 9.0, 85.0, 46.0, 55.0), _row("b", "aib", 1, 13.0, 90.0, 31.0, 60.0)]
-    assert report.reference_rows(back, new) == earlier[:2]
+    assert report.reference_rows(back, new) == earlier[:2] + earlier[-1:]  # plain and SE
     assert report.reference_rows(back, new + [_row("b", "plain", 1, 1.0, 1.0, 1.0, 1.0)]) == [
-        earlier[0]
+        earlier[0],
+        earlier[-1],
     ]  # a plain row of the run itself is not replaced
 
     out = tmp_path / "run"
@@ -478,10 +481,15 @@ def test_report_only_judges_a_run_against_an_earlier_runs_plain_rows(tmp_path, c
     argv += ["--report-only", "--reference", str(tmp_path / "earlier.csv")]
     assert benchmark.main(argv) == 0
     text = (out / benchmark.OUT_FILES[1]).read_text()
-    assert "Plain rows from" in text and "2 runs, the same backbone" in text
+    assert "Rows of the models without IB attention from" in text and "3 runs of" in text
     assert "| b | full | aib vs plain | top-1 error <= plain's | 11.0 | 11.0 |" in text
     assert "(the runs' own minutes: written with --report-only)" in text
-    assert report.read_quality_csv(out / benchmark.OUT_FILES[0]) == new  # the CSV is untouched
+    # the CSV now holds the reference rows that judged the run, after its own
+    assert report.read_quality_csv(out / benchmark.OUT_FILES[0]) == [
+        *earlier[:2],
+        earlier[-1],
+        *new,
+    ]
     assert (out / benchmark.OUT_FILES[2]).stat().st_size > 0
     capsys.readouterr()
     for bad, message in (

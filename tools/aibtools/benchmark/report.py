@@ -95,13 +95,17 @@ def read_quality_csv(path: Path) -> list[dict[str, Any]]:
 def reference_rows(
     reference: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The plain rows of ``reference`` that judge ``rows``: the same backbone, reduction (sizes)
-    and seed as one of its AIB rows, and no such plain row in ``rows`` itself."""
+    """The rows of ``reference`` that judge and complete ``rows``: the models without IB
+    attention (plain, SE, CBAM) of the same backbone, reduction (sizes) and seed as one of its
+    AIB rows, where ``rows`` has no such model itself."""
     wanted = {(*_setting(r), r["seed"]) for r in rows if r["variant"] in JUDGED_VARIANTS}
-    have = {(*_setting(r), r["seed"]) for r in rows if r["variant"] == "plain"}
-    missing = wanted - have
+    have = {(*_setting(r), r["seed"], r["variant"]) for r in rows}
     return [
-        r for r in reference if r["variant"] == "plain" and (*_setting(r), r["seed"]) in missing
+        r
+        for r in reference
+        if r["variant"] not in JUDGED_VARIANTS
+        and (*_setting(r), r["seed"]) in wanted
+        and (*_setting(r), r["seed"], r["variant"]) not in have
     ]
 
 
