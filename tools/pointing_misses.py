@@ -18,6 +18,11 @@ upsampling (as Grad-CAM tools do), the same for every model.
 
 A second table splits the IB attention's pointing game by each map's own peak (``max mu_a``,
 before normalisation): maps that have faded (a low peak) point at the object less often.
+
+A third table asks why MaxBoxAccV2 misses (the coverage): its accuracy at each IoU level, and at
+the threshold that is best for IoU 0.5, how the best box around a contour of the map compares
+with the object's box (the median of their areas' ratio: below 1, the map's region is smaller
+than the object; the median IoU), and MaxBoxAccV2 with the maps moved half a cell up-left.
 """
 
 from __future__ import annotations
@@ -90,6 +95,8 @@ def miss_rows(work_dir: Path) -> list[dict]:
     from mmengine.runner import Runner
 
     from aib_plugin.evaluation import (
+        best_contour_box,
+        max_box_acc_v2,
         pointing_by_peak,
         pointing_hit,
         pointing_misses,
@@ -119,6 +126,14 @@ def miss_rows(work_dir: Path) -> list[dict]:
         misses = pointing_misses(resized, maps["boxes"], size, margin=cell)
         moved = [shift_map(m, -half_cell, -half_cell) for m in resized]
         moved_hits = [pointing_hit(m, b) for m, b in zip(moved, maps["boxes"], strict=True)]
+        coverage = max_box_acc_v2(resized, maps["boxes"])
+        at_half = coverage.thresholds[list(coverage.iou_thresholds).index(0.5)]
+        fits = [
+            best_contour_box(m, b, at_half) for m, b in zip(resized, maps["boxes"], strict=True)
+        ]
+        ratios = [
+            _area(fit) / _area(b) for (_, fit), b in zip(fits, maps["boxes"], strict=True) if fit
+        ]
         rows.append(
             dict(
                 run=str(work_dir),
@@ -130,6 +145,11 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 offset=misses.mean_offset,
                 pointing_moved=100 * float(np.mean(moved_hits)),
                 images=misses.num_images,
+                coverage=coverage,
+                tau=at_half,
+                area_ratio=float(np.median(ratios)) if ratios else float("nan"),
+                median_iou=float(np.median([iou for iou, _ in fits])),
+                coverage_moved=max_box_acc_v2(moved, maps["boxes"]).score,
                 peak_bins=(
                     pointing_by_peak(saliency, maps["boxes"], size)
                     if source == "IB attention"
@@ -138,6 +158,31 @@ def miss_rows(work_dir: Path) -> list[dict]:
             )
         )
     return rows
+
+
+def _area(box) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def coverage_table(rows: list[dict]) -> str:
+    """One line per run and map: MaxBoxAccV2, its levels, and the best box against the object's."""
+    header = ["run", "map", "MaxBoxAccV2 %", "at IoU 0.3 / 0.5 / 0.7 %", "tau at IoU 0.5"]
+    header += ["best box / object box area, median", "IoU at that tau, median"]
+    header += ["MaxBoxAccV2, maps moved half a cell up-left %"]
+    body = [
+        [
+            r["run"],
+            r["map"],
+            f"{100 * r['coverage'].score:.1f}",
+            " / ".join(f"{100 * a:.1f}" for a in r["coverage"].accuracies),
+            f"{r['tau']:.2f}",
+            f"{r['area_ratio']:.2f}",
+            f"{r['median_iou']:.2f}",
+            f"{100 * r['coverage_moved']:.1f}",
+        ]
+        for r in rows
+    ]
+    return markdown_table(header, body)
 
 
 def misses_table(rows: list[dict]) -> str:
@@ -200,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             "pointing game % in each bin.\n"
         )
         print(peaks)
+    print(
+        "\nCoverage: MaxBoxAccV2 by IoU level; at the threshold best for IoU 0.5, the box around "
+        "a contour of the map that fits the object's box best.\n"
+    )
+    print(coverage_table(rows))
     return 0
 
 

@@ -333,17 +333,29 @@ def box_ious_per_threshold(
     image as a box for free. The map is not resized: it must be at the image's resolution. This
     is MaxBoxAccV2's per-image step; :func:`max_box_acc_v2` aggregates it.
     """
+    thresholds = _check_unit_values("thresholds", thresholds, low_open=False)
+    return np.array([best_contour_box(saliency, box, t)[0] for t in thresholds], np.float64)
+
+
+def best_contour_box(
+    saliency: np.ndarray | torch.Tensor, box: Sequence[float], threshold: float
+) -> tuple[float, tuple[int, int, int, int] | None]:
+    """At one threshold ``tau``: the box around a contour of the map's mask (as
+    :func:`box_ious_per_threshold` builds it) that overlaps ``box`` best, and its IoU.
+
+    Returns:
+        ``(iou, (x1, y1, x2, y2))``; ``(0.0, None)`` when the mask has no contour (a constant
+        map, or nothing above ``tau``).
+    """
     array = normalize_map(saliency)
     gt = _check_box(box, *array.shape)
-    thresholds = _check_unit_values("thresholds", thresholds, low_open=False)
-    ious = np.zeros(len(thresholds), dtype=np.float64)
+    (threshold,) = _check_unit_values("threshold", [threshold], low_open=False)
     if array.max() <= 0:
-        return ious
+        return 0.0, None
     scaled = (array * 255).astype(np.uint8)  # wsolevaluation's scoremap_image
-    for t, threshold in enumerate(thresholds):
-        mask = scaled > int(threshold * 255)  # cv2.THRESH_BINARY keeps values above thresh
-        ious[t] = max((_iou(b, gt) for b in _contour_boxes(mask)), default=0.0)
-    return ious
+    mask = scaled > int(threshold * 255)  # cv2.THRESH_BINARY keeps values above thresh
+    scored = [(_iou(b, gt), b) for b in _contour_boxes(mask)]
+    return max(scored, default=(0.0, None), key=lambda pair: pair[0])
 
 
 class MaxBoxAccV2(NamedTuple):

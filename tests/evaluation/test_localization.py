@@ -4,6 +4,7 @@ import torch
 
 from aib_plugin.evaluation import (
     LocalizationScores,
+    best_contour_box,
     box_accuracy,
     energy_in_box,
     max_box_acc_v2,
@@ -191,6 +192,19 @@ def test_max_box_acc_v2_counts_every_contour_not_only_the_largest():
     box = (2, 2, 12, 12)
     assert box_accuracy([saliency], [box])[0] == 0.0  # the largest region misses
     assert max_box_acc_v2([saliency], [box]).score == 1.0
+
+
+def test_best_contour_box_is_the_region_that_fits_the_object_best():
+    saliency = _box_map((34, 30, 64, 64))  # a large region away from the box
+    saliency = _box_map((2, 2, 12, 12), base=saliency)  # and one exactly on it
+    assert best_contour_box(saliency, (2, 2, 12, 12), 0.5) == (1.0, (2, 2, 12, 12))
+    iou, fit = best_contour_box(saliency, (0, 0, 20, 20), 0.5)
+    assert fit == (2, 2, 12, 12) and iou == pytest.approx(100 / 400)
+    # the per-threshold IoUs of MaxBoxAccV2 are this box's
+    assert box_ious_per_threshold(saliency, (0, 0, 20, 20))[50] == pytest.approx(iou)
+    assert best_contour_box(np.full((64, 64), 0.3), BOX, 0.5) == (0.0, None)
+    with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\], got 1.5"):
+        best_contour_box(saliency, BOX, 1.5)
 
 
 def test_max_box_acc_v2_chooses_the_best_threshold_per_iou_level():
