@@ -146,7 +146,8 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help=f"also train {FULL_PAIR[0]} plain and aib once (first seed) on all 50,000 "
-        "training images, scored on all 10,000 test images (default: on; quick: off)",
+        "training images, scored on all 10,000 test images; those of the two among --variants "
+        "(default: on; quick: off)",
     )
     add(
         "--full-pair-epochs",
@@ -397,6 +398,7 @@ def quality_runs(args: argparse.Namespace) -> list[q.RunSpec]:
         runs += [
             q.RunSpec(backbone, variant, args.seeds[0], None, None, args.full_pair_epochs, options)
             for variant in variants
+            if variant in args.variants  # e.g. --variants aib aib_qt --reference: the AIB one
         ]
     return runs
 

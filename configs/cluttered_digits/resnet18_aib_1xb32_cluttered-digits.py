@@ -2,8 +2,9 @@
 # Compared with resnet18_1xb32_cluttered-digits.py only the lines marked "AIB" change. Four of
 # them are this package's, not the paper's (docs/experiments/ measures each; the paper's own
 # objective is variants/resnet18_aib-paper_1xb32_cluttered-digits.py): the area price (relative
-# to each map's peak), its warm-up and a faster level/contrast for the attention map; the
-# attention head's last conv is 1x1.
+# to each map's peak, gated by the classifier's confidence, free below a tenth of the map), its
+# warm-up and a faster level/contrast for the attention map; the attention head's last conv is
+# 1x1.
 # Train: python tools/train.py configs/cluttered_digits/resnet18_aib_1xb32_cluttered-digits.py
 
 _base_ = ["./resnet18_1xb32_cluttered-digits.py"]
@@ -23,6 +24,12 @@ model = dict(
         # measures both forms and the weights 0.1, 0.3 and 1.0.
         area_weight=1.0,
         area_mode="relative",
+        # scaled by the classifier's confidence on the batch (area_gate): no sharpening onto a
+        # spot before the classifier tells the classes apart, which fixes the map on a cell that
+        # holds no digit (docs/experiments/area_price_off.md, confidence_gate.md); and the first
+        # tenth of the map is free (area_free), so long training cannot shrink it to one cell
+        area_gate="confidence",
+        area_free=0.1,
         # the light head's last conv is 1x1, not 3x3: each cell's attention comes from that
         # cell's own features, so a sharp map cannot settle on a cell beside the digit (with
         # 3x3 it did, for some classes at some seeds); docs/experiments/head_1x1.md measures both

@@ -15,9 +15,12 @@ model = dict(
         in_channels=128,
         bottleneck_dim=64,
         # this package's additions, as in the digits config (docs/experiments/): a price on the
-        # attended area relative to each map's peak, and a 1x1 last conv in the attention head
+        # attended area relative to each map's peak, scaled by the classifier's confidence and
+        # free below a tenth of the map, and a 1x1 last conv in the attention head
         area_weight=1.0,
         area_mode="relative",
+        area_gate="confidence",
+        area_free=0.1,
         head_kernel_size=1,
     ),
     head=dict(in_channels=64),  # AIB: = bottleneck_dim

@@ -13,6 +13,8 @@ model = dict(  # AIB
     bottleneck_dim=64,
     area_weight=1.0,  # the recipe's area price, relative to each map's peak
     area_mode="relative",
+    area_gate="confidence",  # scaled by the classifier's confidence on the batch
+    area_free=0.1,  # free below a tenth of the map
     head_kernel_size=1,  # the attention head's last conv
 )
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]  # AIB

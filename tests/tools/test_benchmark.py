@@ -173,7 +173,8 @@ def test_the_aib_configs_share_one_recipe():
             "cluttered_mnist/timm_aib_1xb32_cluttered-mnist.py",
         )
     )
-    options = ("bottleneck_dim", "area_weight", "area_mode", "head_kernel_size")
+    options = ("bottleneck_dim", "area_weight", "area_mode", "area_gate", "area_free")
+    options += ("head_kernel_size",)
     recipe = {k: digits.model.neck[k] for k in options}
     assert {k: mnist.model.neck[k] for k in options} == recipe
     assert {k: timm_aib.model[k] for k in options} == recipe
@@ -286,6 +287,8 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
     # every run has a folder of its own: the full-data pair is not the sweep's seed-0 run
     assert len({r.name for r in runs}) == len(runs)
     assert runs[-1].name == "mmpretrain-resnet18_aib_s0_50000x3"
+    aib_only = benchmark.quality_runs(benchmark.parse_args(["quality", "--variants", "aib"]))
+    assert [(r.variant, r.train_images) for r in aib_only[-2:]] == [("aib", 3000), ("aib", None)]
     # the defaults fit the 150 minutes at the speeds measured on this machine
     assert q.estimate_minutes(runs) <= 150
     assert math.isnan(q.estimate_minutes([q.RunSpec("resnet18", "nope", 0)]))

@@ -5,4 +5,6 @@
 
 _base_ = ["./resnet18_aib-paper_1xb32_cluttered-digits.py"]
 
-model = dict(neck=dict(area_weight=0.1, area_mode="mean"))  # the plain area mean(mu_a)
+model = dict(  # the plain area mean(mu_a), from the first step, neither gated nor free
+    neck=dict(area_weight=0.1, area_mode="mean", area_gate="none", area_free=0.0)
+)
