@@ -348,7 +348,7 @@ def run_one(spec: RunSpec, out_dir: Path, checkpoints: bool = False) -> dict[str
 
 #: Milliseconds per training image and epoch (training plus its share of the end-of-training
 #: validation) and per test image (the maps: Grad-CAM or the attention's forward) of each
-#: (backbone, variant): the full run's (``docs/benchmarks/cluttered_mnist_quality.csv``,
+#: (backbone, variant): the full run's (``docs/benchmarks/cluttered_mnist_quality_f49f9ff.csv``,
 #: ``train_minutes / (train_images x epochs)`` and ``eval_minutes / test_images``, means over the
 #: seeds of the 3,000-image sweep) on this project's 2-core CPU with 2 torch threads, for
 #: planning (:func:`estimate_minutes`, ``benchmark.py quality --dry-run``).
