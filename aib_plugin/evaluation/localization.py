@@ -333,8 +333,22 @@ def box_ious_per_threshold(
     image as a box for free. The map is not resized: it must be at the image's resolution. This
     is MaxBoxAccV2's per-image step; :func:`max_box_acc_v2` aggregates it.
     """
+    array = normalize_map(saliency)
+    gt = _check_box(box, *array.shape)
     thresholds = _check_unit_values("thresholds", thresholds, low_open=False)
-    return np.array([best_contour_box(saliency, box, t)[0] for t in thresholds], np.float64)
+    if array.max() <= 0:
+        return np.zeros(len(thresholds), dtype=np.float64)
+    scaled = (array * 255).astype(np.uint8)  # wsolevaluation's scoremap_image, once per map
+    return np.array([_best_fit(scaled, gt, t)[0] for t in thresholds], np.float64)
+
+
+def _best_fit(
+    scaled: np.ndarray, gt: tuple[int, int, int, int], threshold: float
+) -> tuple[float, tuple[int, int, int, int] | None]:
+    """The contour box of the uint8 map's mask at ``threshold`` that fits ``gt`` best."""
+    mask = scaled > int(threshold * 255)  # cv2.THRESH_BINARY keeps values above thresh
+    scored = [(_iou(b, gt), b) for b in _contour_boxes(mask)]
+    return max(scored, default=(0.0, None), key=lambda pair: pair[0])
 
 
 def best_contour_box(
@@ -352,10 +366,7 @@ def best_contour_box(
     (threshold,) = _check_unit_values("threshold", [threshold], low_open=False)
     if array.max() <= 0:
         return 0.0, None
-    scaled = (array * 255).astype(np.uint8)  # wsolevaluation's scoremap_image
-    mask = scaled > int(threshold * 255)  # cv2.THRESH_BINARY keeps values above thresh
-    scored = [(_iou(b, gt), b) for b in _contour_boxes(mask)]
-    return max(scored, default=(0.0, None), key=lambda pair: pair[0])
+    return _best_fit((array * 255).astype(np.uint8), gt, threshold)
 
 
 class MaxBoxAccV2(NamedTuple):
