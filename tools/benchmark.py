@@ -180,6 +180,15 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         "those models again (they do not depend on the AIB recipe)",
     )
     add(
+        "--keep-rows-from",
+        default=None,
+        metavar="CSV",
+        help="the quality CSV of an earlier run whose rows stay in this run's tables and CSV for "
+        "every model this run does not train again (a model: backbone, variant, training and "
+        "test images), e.g. after a change of the MMPretrain configs only: train those models "
+        "again and keep the timm rows",
+    )
+    add(
         "--report-only",
         action="store_true",
         help="train nothing: write the markdown and PNG again from the CSV already in --out-dir "
@@ -265,11 +274,13 @@ def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentPars
             f"--aib-options: give the AIB model's keywords without a prefix (e.g. area_weight=0), "
             f"got {', '.join(prefixed)}"
         )
-    if args.reference is not None:
-        try:
-            args.reference_rows = report.read_quality_csv(Path(args.reference))
-        except (OSError, ValueError) as err:
-            parser.error(f"--reference: {err}")
+    for flag in ("reference", "keep_rows_from"):
+        path = getattr(args, flag)
+        if path is not None:
+            try:
+                setattr(args, f"{flag}_rows", report.read_quality_csv(Path(path)))
+            except (OSError, ValueError) as err:
+                parser.error(f"--{flag.replace('_', '-')}: {err}")
     if args.aib_options and not set(args.variants) & set(q.AIB_VARIANTS):
         parser.error(
             f"--aib-options change the AIB models only; --variants {' '.join(args.variants)} "
@@ -474,6 +485,7 @@ def quality_report(
 ) -> str:
     """The markdown of a quality run: settings, means over seeds, targets, anchors, seeds."""
     judged = _with_reference(rows, args)
+    kept, reference = _joined_rows(rows, args)
     aggregated = report.aggregate_quality(judged)
     checks = report.quality_checks(judged)
     per_run = [r["train_minutes"] + r["eval_minutes"] for r in rows]
@@ -500,10 +512,19 @@ def quality_report(
         *(
             [
                 f"Rows of the models without IB attention from `{args.reference}` (not trained "
-                f"again; the AIB recipe does not touch them): {len(judged) - len(rows)} runs of "
+                f"again; the AIB recipe does not touch them): {len(reference)} runs of "
                 "the same backbones, sizes and seeds as this run's AIB models."
             ]
             if getattr(args, "reference", None)
+            else []
+        ),
+        *(
+            [
+                f"Rows kept from `{args.keep_rows_from}` (not trained again; that run's markdown "
+                f"gives its command): {len(kept)} runs of the models this run does "
+                "not train."
+            ]
+            if getattr(args, "keep_rows_from", None)
             else []
         ),
         *(
@@ -528,10 +549,20 @@ def quality_report(
     return "\n\n".join(lines) + "\n"
 
 
-def _with_reference(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """``rows`` after the ``--reference`` rows that judge and complete them (none without it)."""
+def _joined_rows(
+    rows: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``--keep-rows-from`` rows of the models ``rows`` does not train, and the
+    ``--reference`` rows that judge and complete both (empty lists without the options)."""
+    kept = report.kept_rows(getattr(args, "keep_rows_from_rows", None) or [], rows)
     reference = getattr(args, "reference_rows", None) or []
-    return report.reference_rows(reference, rows) + list(rows)
+    return kept, report.reference_rows(reference, kept + list(rows))
+
+
+def _with_reference(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``rows`` after the rows that ``--keep-rows-from`` and ``--reference`` join to them."""
+    kept, reference = _joined_rows(rows, args)
+    return reference + kept + list(rows)
 
 
 def _rows_markdown(rows: list[dict[str, Any]]) -> str:

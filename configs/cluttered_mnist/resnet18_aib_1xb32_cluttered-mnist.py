@@ -12,7 +12,11 @@ model = dict(
     neck=dict(  # AIB
         _delete_=True,
         type="IBAttention",
-        in_channels=128,
+        # the paper's placement, as the timm models have it: the attention modulates the input
+        # of the last stage (8x8, 64 channels), which then encodes the modulated map; the neck
+        # pools the last stage's output (128 channels, inferred). docs/experiments/neck_top1_gap.md
+        attention_at="layer4",
+        in_channels=64,
         bottleneck_dim=64,
         # this package's additions, as in the digits config (docs/experiments/): a price on the
         # attended area relative to each map's peak, scaled by the classifier's confidence and
@@ -28,8 +32,11 @@ model = dict(
 # AIB: accuracy and how well the attention map points at the digit's box
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]
 test_evaluator = val_evaluator
-# AIB: the attention head's last BN at 3x the learning rate (level and contrast of the map)
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={"neck.attention.head.bn.": dict(lr_mult=3.0)}))
+# AIB: the attention head's last BN at 3x the learning rate (level and contrast of the map); the
+# attention lives in the backbone now: backbone.layer4.ib_attention.attn.head.bn
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={"ib_attention.attn.head.bn.": dict(lr_mult=3.0)})
+)
 custom_hooks = [  # AIB: attention overlays as PNG
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
     # AIB: the area price rises from 0 over the first 5 epochs (MMPretrain's own hook)

@@ -503,3 +503,40 @@ def test_report_only_judges_a_run_against_an_earlier_runs_plain_rows(tmp_path, c
         with pytest.raises(SystemExit):
             benchmark.parse_args(["quality", *bad])
         assert message in capsys.readouterr().err
+
+
+def test_keep_rows_from_keeps_the_models_a_run_does_not_train_again(tmp_path):
+    """``--keep-rows-from``: an earlier CSV's rows stay for every model (backbone, variant,
+    data size) the run does not train; a model trained again leaves none of its earlier rows,
+    at any seed or epoch count."""
+    full = dict(train_images=50_000, test_images=10_000)
+    earlier = [
+        _row("t", "plain", 0, 10.0, 80.0, 30.0, 50.0),
+        _row("t", "aib", 0, 9.0, 85.0, 46.0, 55.0),
+        _row("m", "plain", 0, 50.0, 60.0, 20.0, 25.0),
+        _row("m", "aib", 0, 60.0, 50.0, 20.0, 20.0),
+        _row("m", "aib", 1, 61.0, 51.0, 21.0, 21.0),  # a seed the new run has not: dropped too
+        {**_row("m", "aib", 0, 2.6, 30.0, 30.0, 10.0, reduction="3 epochs"), **full},
+        {**_row("m", "plain", 0, 2.4, 80.0, 30.0, 45.0, reduction="3 epochs"), **full},
+    ]
+    write_csv(earlier, QUALITY_COLUMNS, tmp_path / "earlier.csv")
+    new = [
+        _row("m", "aib", 0, 50.0, 90.0, 40.0, 40.0),
+        {**_row("m", "aib", 0, 1.9, 95.0, 57.0, 55.0, reduction="10 epochs"), **full},
+    ]
+    assert report.kept_rows(earlier, new) == [earlier[i] for i in (0, 1, 2, 6)]
+
+    out = tmp_path / "run"
+    out.mkdir()
+    write_csv(new, QUALITY_COLUMNS, out / benchmark.OUT_FILES[0])
+    argv = ["quality", "--backbones", "mmpretrain:resnet18", "--variants", "aib"]
+    argv += ["--out-dir", str(out), "--report-only"]
+    assert benchmark.main(argv + ["--keep-rows-from", str(tmp_path / "earlier.csv")]) == 0
+    text = (out / benchmark.OUT_FILES[1]).read_text()
+    assert "4 runs of the models this run does not train" in text
+    assert "| m | 3 epochs |" not in text  # the earlier full-data aib row is gone
+    assert "| m | full | aib vs plain | top-1 error <= plain's | 50.0 | 50.0 |" in text
+    assert (
+        report.read_quality_csv(out / benchmark.OUT_FILES[0])
+        == [earlier[i] for i in (0, 1, 2, 6)] + new
+    )

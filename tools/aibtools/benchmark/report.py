@@ -109,6 +109,20 @@ def reference_rows(
     ]
 
 
+def kept_rows(
+    earlier: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows of ``earlier`` for the models ``rows`` does not train again: a model is a
+    backbone, variant and data size (training and test images); all its seeds and epochs go
+    together, so a model trained again leaves none of its earlier rows behind."""
+    trained = {_model(r) for r in rows}
+    return [r for r in earlier if _model(r) not in trained]
+
+
+def _model(row: dict[str, Any]) -> tuple[str, str, int, int]:
+    return row["backbone"], row["variant"], row["train_images"], row["test_images"]
+
+
 def _fmt(value: Any, spec: str) -> str:
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "-"
