@@ -14,7 +14,11 @@ model = dict(
     neck=dict(  # AIB
         _delete_=True,
         type="IBAttention",
-        in_channels=128,
+        # the paper's placement, as the timm models have it: the attention modulates the input
+        # of the last stage (8x8, 64 channels), which then encodes the modulated map; the neck
+        # pools the last stage's output (128 channels, inferred). docs/experiments/neck_top1_gap.md
+        attention_at="layer4",
+        in_channels=64,
         bottleneck_dim=64,
         # a price on the attended area (this package's option, not the paper's): without it the
         # map keeps an arbitrary level where the features are empty. Priced against each map's
@@ -42,7 +46,10 @@ val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric
 test_evaluator = val_evaluator
 # AIB: the attention head's last BN sets the map's level and contrast; at 3x the learning rate
 # the map turns sharp (near 0 off the digit) within the 10 epochs
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={"neck.attention.head.bn.": dict(lr_mult=3.0)}))
+# (the attention lives in the backbone: backbone.layer4.ib_attention.attn.head.bn)
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={"ib_attention.attn.head.bn.": dict(lr_mult=3.0)})
+)
 custom_hooks = [  # AIB: attention overlays as PNG
     dict(type="AttentionVisualizationHook", interval=4, num_images=4),
     # AIB: the area price rises from 0 over the first 5 epochs (MMPretrain's own hook): the

@@ -6,5 +6,5 @@
 _base_ = ["../resnet18_aib_1xb32_cluttered-digits.py"]
 
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={"neck.attention.head.bn.": dict(lr_mult=10.0)})
+    paramwise_cfg=dict(custom_keys={"ib_attention.attn.head.bn.": dict(lr_mult=10.0)})
 )

@@ -83,9 +83,7 @@ class Variant:
         """The :class:`~aib_plugin.layers.IBSpatialAttention` of an AIB model."""
         if not self.is_aib:
             raise ValueError(f"{self.name} has no IB attention")
-        if self.framework == "mmpretrain":
-            return self.model.neck.attention
-        return self.model.ib_attention
+        return self.model.ib_attention  # both frameworks' AIB models have the property
 
 
 def _token_model(arch: str) -> bool:
