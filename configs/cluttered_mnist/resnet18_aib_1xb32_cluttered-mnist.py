@@ -14,7 +14,8 @@ model = dict(
         type="IBAttention",
         # the paper's placement, as the timm models have it: the attention modulates the input
         # of the last stage (8x8, 64 channels), which then encodes the modulated map; the neck
-        # pools the last stage's output (128 channels, inferred). docs/experiments/neck_top1_gap.md
+        # pools the last stage's output (128 channels, inferred). After the last stage the map
+        # settled beside the digit on the full data: docs/experiments/attention_placement.md
         attention_at="layer4",
         in_channels=64,
         bottleneck_dim=64,

@@ -178,6 +178,13 @@ def test_the_aib_configs_share_one_recipe():
     recipe = {k: digits.model.neck[k] for k in options}
     assert {k: mnist.model.neck[k] for k in options} == recipe
     assert {k: timm_aib.model[k] for k in options} == recipe
+    # one placement: the input of the last stage, as the timm '<arch>_aib' models have it; the
+    # faster BN is then the same module path in both frameworks
+    assert digits.model.neck.attention_at == mnist.model.neck.attention_at == "layer4"
+    assert "attention_stage" not in timm_aib.model  # the timm default: the last stage's input
+    keys = digits.optim_wrapper.paramwise_cfg.custom_keys.keys()
+    assert mnist.optim_wrapper.paramwise_cfg.custom_keys.keys() == keys
+    assert timm_aib.optim_wrapper.paramwise_cfg.custom_keys.keys() == keys
     for cfg in (mnist, timm_aib):
         assert cfg.optim_wrapper.optimizer == digits.optim_wrapper.optimizer
         assert cfg.param_scheduler == digits.param_scheduler
