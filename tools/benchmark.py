@@ -484,8 +484,8 @@ def quality_report(
     rows: list[dict[str, Any]], args: argparse.Namespace, argv: list[str], minutes: float
 ) -> str:
     """The markdown of a quality run: settings, means over seeds, targets, anchors, seeds."""
-    judged = _with_reference(rows, args)
     kept, reference = _joined_rows(rows, args)
+    judged = reference + kept + list(rows)  # as _with_reference
     aggregated = report.aggregate_quality(judged)
     checks = report.quality_checks(judged)
     per_run = [r["train_minutes"] + r["eval_minutes"] for r in rows]
