@@ -171,6 +171,16 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         "models are unchanged",
     )
     add(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        metavar="KEY=VALUE",
+        help="config overrides of every model, plain and AIB alike, merged last, e.g. "
+        "optim_wrapper.optimizer.lr=5e-4 or a timm keyword model.drop_rate=0.2 (with "
+        "--backbones of one framework); each is labelled in the rows' reduction",
+    )
+    add(
         "--reference",
         default=None,
         metavar="CSV",
@@ -273,6 +283,11 @@ def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error(
             f"--aib-options: give the AIB model's keywords without a prefix (e.g. area_weight=0), "
             f"got {', '.join(prefixed)}"
+        )
+    if args.cfg_options and args.reference is not None:
+        parser.error(
+            "--cfg-options change the plain models too; --reference would judge them by rows "
+            "trained without the change: train the plain models in this run instead"
         )
     for flag in ("reference", "keep_rows_from"):
         path = getattr(args, flag)
@@ -395,6 +410,7 @@ def run_cost(args: argparse.Namespace, device: torch.device) -> list[dict[str, A
 def quality_runs(args: argparse.Namespace) -> list[q.RunSpec]:
     """The quality runs of ``args``: the sweep, then the full-data pair (if asked for)."""
     options = tuple(args.aib_options.items())
+    cfg_options = tuple(args.cfg_options.items())
     runs = q.plan(
         args.backbones,
         args.variants,
@@ -403,11 +419,19 @@ def quality_runs(args: argparse.Namespace) -> list[q.RunSpec]:
         args.test_images,
         args.epochs,
         options,
+        cfg_options,
     )
     if args.full_pair:
         backbone, variants = FULL_PAIR
         runs += [
-            q.RunSpec(backbone, variant, args.seeds[0], None, None, args.full_pair_epochs, options)
+            q.RunSpec(
+                backbone,
+                variant,
+                args.seeds[0],
+                epochs=args.full_pair_epochs,
+                aib_options=options,
+                cfg_options=cfg_options,
+            )
             for variant in variants
             if variant in args.variants  # e.g. --variants aib aib_qt --reference: the AIB one
         ]
@@ -534,6 +558,15 @@ def quality_report(
                 + " (`--aib-options`)."
             ]
             if args.aib_options
+            else []
+        ),
+        *(
+            [
+                "**Not the configs' setting**: every model, plain and AIB, also has "
+                + ", ".join(f"`{k}={v!r}`" for k, v in args.cfg_options.items())
+                + " (`--cfg-options`; in the `reduction` column)."
+            ]
+            if getattr(args, "cfg_options", None)
             else []
         ),
         "## Means ± standard deviations over seeds (AIB rows: worst seed in brackets)",

@@ -336,6 +336,33 @@ def test_aib_options_reach_every_aib_model_and_no_other():
     assert "`area_weight=0`, `head_kernel_size=3` (`--aib-options`)" in text
 
 
+def test_cfg_options_reach_every_model_and_label_its_rows(capsys):
+    """``--cfg-options`` change plain and AIB models alike, merged last, and name the change in
+    each row's reduction; judged by rows trained without it (``--reference``) is refused."""
+    args = benchmark.parse_args(
+        ["quality", "--backbones", "convnext_atto", "--seeds", "0", "--no-full-pair"]
+        + ["--cfg-options", "optim_wrapper.optimizer.lr=5e-4", "model.ls_init_value=1.0"]
+    )
+    runs = benchmark.quality_runs(args)
+    assert {r.variant for r in runs} == {"plain", "aib", "aib_qt"}
+    for spec in runs:
+        cfg = q.build_config(spec, Path("w"))
+        assert cfg.optim_wrapper.optimizer.lr == 5e-4 and cfg.model.ls_init_value == 1.0
+        assert spec.reduction().endswith(
+            "optim_wrapper.optimizer.lr=0.0005; model.ls_init_value=1.0"
+        )
+    assert q.build_model(runs[0]).model.stages[0].blocks[0].gamma.detach().eq(1.0).all()
+    text = benchmark.quality_report([], args, ["quality"], 0.0)
+    assert "`optim_wrapper.optimizer.lr=0.0005`, `model.ls_init_value=1.0` (`--cfg-options`" in text
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.parse_args(
+            ["quality", "--cfg-options", "model.drop_rate=0.2", "--reference", "r.csv"]
+        )
+    assert exit_info.value.code == 2 and "--cfg-options change the plain models too" in (
+        capsys.readouterr().err
+    )
+
+
 # ----------------------------------------------------------------------------- cost
 
 

@@ -121,6 +121,8 @@ class RunSpec:
 
     ``aib_options``: ``(key, value)`` pairs of AIB model keywords (e.g. ``('area_weight', 0.0)``)
     applied to the AIB variants only (:func:`overrides`); empty keeps the configs' recipe.
+    ``cfg_options``: ``(key, value)`` config overrides of every variant, merged last (e.g.
+    ``('optim_wrapper.optimizer.lr', 5e-4)``), each labelled in :meth:`reduction`.
     """
 
     backbone: str
@@ -130,6 +132,7 @@ class RunSpec:
     test_images: Optional[int] = None
     epochs: Optional[int] = None
     aib_options: tuple[tuple[str, Any], ...] = ()
+    cfg_options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def family(self) -> Family:
@@ -157,6 +160,7 @@ class RunSpec:
         ):
             if value is not None and value != full:
                 parts.append(f"{value:,} of {full:,} {label}")
+        parts += [f"{key}={value!r}" for key, value in self.cfg_options]
         return "; ".join(parts) or "none"
 
 
@@ -179,6 +183,7 @@ def plan(
     test_images: Optional[int],
     epochs: Optional[int],
     aib_options: tuple[tuple[str, Any], ...] = (),
+    cfg_options: tuple[tuple[str, Any], ...] = (),
 ) -> list[RunSpec]:
     """The runs, backbone by backbone and seed by seed; variants a family lacks are left out."""
     runs = []
@@ -186,7 +191,9 @@ def plan(
         have = family(backbone).variants
         for seed in seeds:
             runs += [
-                RunSpec(backbone, v, seed, train_images, test_images, epochs, aib_options)
+                RunSpec(
+                    backbone, v, seed, train_images, test_images, epochs, aib_options, cfg_options
+                )
                 for v in variants
                 if v in have
             ]
@@ -209,7 +216,8 @@ def timm_model_name(arch: str, variant: str, register: Optional[dict[str, Any]] 
 
 
 def overrides(spec: RunSpec) -> dict[str, Any]:
-    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model, AIB options, image counts)."""
+    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model, AIB options, image counts,
+    then its ``cfg_options``)."""
     fam = spec.family
     options: dict[str, Any] = {}
     if fam.framework == "timm":
@@ -225,6 +233,7 @@ def overrides(spec: RunSpec) -> dict[str, Any]:
     if spec.test_images is not None:
         for loader in ("val_dataloader", "test_dataloader"):
             options[f"{loader}.dataset.num_images"] = spec.test_images
+    options.update(dict(spec.cfg_options))
     return options
 
 
