@@ -23,6 +23,13 @@ A third table asks why MaxBoxAccV2 misses (the coverage): its accuracy at each I
 the threshold that is best for IoU 0.5, how the best box around a contour of the map compares
 with the object's box (the median of their areas' ratio: below 1, the map's region is smaller
 than the object; the median IoU), and MaxBoxAccV2 with the maps moved half a cell up-left.
+
+A fourth table measures that geometry on the trained model instead of arguing it: the effective
+receptive-field centre of each interior cell of the last stage's input (where the paper's
+placement puts the attention) and of its output (the Grad-CAM layer), the centre of mass of the
+input gradient of the cell's summed features, against where the usual upsampling draws the
+cell. The offset of a map's maximum from the box centre, less its layer's receptive-field
+offset, is where the map peaks in the network's own geometry.
 """
 
 from __future__ import annotations
@@ -89,6 +96,55 @@ def cell_size(runner, image: torch.Tensor) -> int:
     return image.shape[-1] // shapes[0][-1]
 
 
+def receptive_field_offsets(runner, images: torch.Tensor) -> dict[str, tuple[float, float]]:
+    """Mean offset (x, y) in px of the cells' effective receptive-field centres from their drawn
+    centres, at the last stage's ``'input'`` and ``'output'``.
+
+    For each cell not on the map's border (padding pulls those inward), the centre of mass of
+    ``|d sum_c F[c, i, j] / d image|`` over the image (summed over colour channels, the model in
+    eval mode, averaged over ``images``), less ``(S j + (S - 1) / 2, S i + (S - 1) / 2)``, where
+    the usual upsampling draws cell ``(i, j)`` of a stride-``S`` map.
+
+    Raises:
+        ValueError: if the last stage's map is smaller than 3 x 3 (no interior cell).
+    """
+    stage = last_stage(runner.model)
+    features: dict[str, torch.Tensor] = {}
+    handles = [
+        stage.register_forward_pre_hook(lambda module, args: features.update(input=args[0])),
+        stage.register_forward_hook(lambda module, args, out: features.update(output=out)),
+    ]
+    images = images.detach().clone().requires_grad_(True)
+    runner.model.eval()
+    try:
+        runner.model(images, mode="tensor")
+    finally:
+        for handle in handles:
+            handle.remove()
+    height, width = images.shape[-2:]
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64),
+        indexing="ij",
+    )  # fmt: skip
+    offsets = {}
+    for name, feature in features.items():
+        rows, cols = feature.shape[-2:]
+        if rows < 3 or cols < 3:
+            raise ValueError(f"the last stage's {name} is {rows}x{cols}: no interior cell")
+        stride = width / cols
+        found = []
+        for i in range(1, rows - 1):
+            for j in range(1, cols - 1):
+                (grad,) = torch.autograd.grad(feature[:, :, i, j].sum(), images, retain_graph=True)
+                weight = grad.abs().sum(dim=(0, 1)).double()
+                centre_x = float((weight * xs).sum() / weight.sum())
+                centre_y = float((weight * ys).sum() / weight.sum())
+                drawn = stride * j + (stride - 1) / 2, stride * i + (stride - 1) / 2
+                found.append((centre_x - drawn[0], centre_y - drawn[1]))
+        offsets[name] = tuple(float(v) for v in np.mean(found, axis=0))
+    return offsets
+
+
 def miss_rows(work_dir: Path) -> list[dict]:
     """Score the test split of one run: one row per kind of map."""
     from mmengine.config import Config
@@ -114,8 +170,10 @@ def miss_rows(work_dir: Path) -> list[dict]:
         runner.load_checkpoint(str(checkpoint), map_location="cpu")
         maps = collect_maps(runner)
         batch = next(iter(runner.build_dataloader(cfg.test_dataloader)))
-        image = runner.model.data_preprocessor(batch, False)["inputs"][0]
+        inputs = runner.model.data_preprocessor(batch, False)["inputs"]
+        image = inputs[0]
         cell = cell_size(runner, image)
+        field = receptive_field_offsets(runner, inputs[:16])
     size = maps["images"][0].shape
     half_cell = (cell - 1) / 2
     rows = []
@@ -143,6 +201,7 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 near=100 * misses.near_misses / misses.num_images,
                 far=100 * misses.far_misses / misses.num_images,
                 offset=misses.mean_offset,
+                field=field["input" if source == "IB attention" else "output"],
                 pointing_moved=100 * float(np.mean(moved_hits)),
                 images=misses.num_images,
                 coverage=coverage,
@@ -204,6 +263,25 @@ def misses_table(rows: list[dict]) -> str:
     return markdown_table(header, body)
 
 
+def field_table(rows: list[dict]) -> str:
+    """One line per run and map: its layer's receptive-field offset and the map's maximum in
+    the network's own geometry (the maximum's offset from the box centre less that offset)."""
+    header = ["run", "map", "layer", "receptive-field centre - drawn centre (x, y) px"]
+    header += ["max - box centre (x, y) px", "max - box centre, receptive-field frame (x, y) px"]
+    body = [
+        [
+            r["run"],
+            r["map"],
+            "last stage input" if r["map"] == "IB attention" else "last stage output",
+            f"({r['field'][0]:+.1f}, {r['field'][1]:+.1f})",
+            f"({r['offset'][0]:+.1f}, {r['offset'][1]:+.1f})",
+            f"({r['offset'][0] - r['field'][0]:+.1f}, {r['offset'][1] - r['field'][1]:+.1f})",
+        ]
+        for r in rows
+    ]
+    return markdown_table(header, body)
+
+
 def peak_table(rows: list[dict]) -> str:
     """The IB attention's pointing game by the map's own peak: 'images % / pointing %' per bin."""
     rows = [r for r in rows if r["peak_bins"] is not None]
@@ -250,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         "a contour of the map that fits the object's box best.\n"
     )
     print(coverage_table(rows))
+    print(
+        "\nReceptive fields: each layer's interior cells, the centre of mass of the input "
+        "gradient of the cell's summed features, against where the usual upsampling draws it "
+        "(16 test images).\n"
+    )
+    print(field_table(rows))
     return 0
 
 

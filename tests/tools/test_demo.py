@@ -84,7 +84,7 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
     assert "| run | peak [0, 0.3) | peak [0.3, 0.6) | peak [0.6, 0.9) | peak [0.9, 1] |" in (
         result.stdout
     )
-    peak_line, *coverage_lines = lines[3:]
+    peak_line, coverage_lines, field_lines = lines[3], lines[4:7], lines[7:]
     shares = [float(cell.split(" / ")[0]) for cell in peak_line.strip(" |").split(" | ")[1:]]
     assert len(shares) == 4 and sum(shares) == pytest.approx(100.0, abs=0.2)
     # coverage: MaxBoxAccV2 is the mean of its three IoU levels, one line per map
@@ -98,6 +98,19 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
         levels = [float(v) for v in cells[3].split(" / ")]
         assert float(cells[2]) == pytest.approx(sum(levels) / 3, abs=0.1)
         assert 0 <= float(cells[4]) <= 1 and 0 <= float(cells[6]) <= 1
+    # receptive fields: each map's layer, and its maximum in the layer's own geometry (the
+    # maximum's offset less the layer's receptive-field offset)
+    assert [line.split(" | ")[2] for line in field_lines] == [
+        "last stage output",
+        "last stage input",
+        "last stage output",
+    ]
+    for line in field_lines:
+        field, offset, own = (
+            [float(v) for v in cell.strip("()").split(", ")]
+            for cell in line.strip(" |").split(" | ")[3:6]
+        )
+        assert own == pytest.approx([o - f for o, f in zip(offset, field, strict=True)], abs=0.11)
     # a folder that is not a finished run is refused by name
     result = subprocess.run(tool + [str(out)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and f"{out}: expected one dumped config" in result.stderr
