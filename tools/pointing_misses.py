@@ -28,8 +28,9 @@ A fourth table measures that geometry on the trained model instead of arguing it
 receptive-field centre of each interior cell of the last stage's input (where the paper's
 placement puts the attention) and of its output (the Grad-CAM layer), the centre of mass of the
 input gradient of the cell's summed features, against where the usual upsampling draws the
-cell. The offset of a map's maximum from the box centre, less its layer's receptive-field
-offset, is where the map peaks in the network's own geometry.
+cell. The offset of a map's maximum from the box centre plus its layer's receptive-field offset
+(the maximum's cell moved to its receptive-field centre) is where the map peaks in the network's
+own geometry.
 """
 
 from __future__ import annotations
@@ -265,7 +266,8 @@ def misses_table(rows: list[dict]) -> str:
 
 def field_table(rows: list[dict]) -> str:
     """One line per run and map: its layer's receptive-field offset and the map's maximum in
-    the network's own geometry (the maximum's offset from the box centre less that offset)."""
+    the network's own geometry: the maximum's cell moved from where it is drawn to its
+    receptive-field centre (the maximum's offset from the box centre plus the layer's)."""
     header = ["run", "map", "layer", "receptive-field centre - drawn centre (x, y) px"]
     header += ["max - box centre (x, y) px", "max - box centre, receptive-field frame (x, y) px"]
     body = [
@@ -275,7 +277,7 @@ def field_table(rows: list[dict]) -> str:
             "last stage input" if r["map"] == "IB attention" else "last stage output",
             f"({r['field'][0]:+.1f}, {r['field'][1]:+.1f})",
             f"({r['offset'][0]:+.1f}, {r['offset'][1]:+.1f})",
-            f"({r['offset'][0] - r['field'][0]:+.1f}, {r['offset'][1] - r['field'][1]:+.1f})",
+            f"({r['offset'][0] + r['field'][0]:+.1f}, {r['offset'][1] + r['field'][1]:+.1f})",
         ]
         for r in rows
     ]

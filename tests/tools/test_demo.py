@@ -99,7 +99,7 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
         assert float(cells[2]) == pytest.approx(sum(levels) / 3, abs=0.1)
         assert 0 <= float(cells[4]) <= 1 and 0 <= float(cells[6]) <= 1
     # receptive fields: each map's layer, and its maximum in the layer's own geometry (the
-    # maximum's offset less the layer's receptive-field offset)
+    # maximum's cell moved from where it is drawn to its receptive-field centre)
     assert [line.split(" | ")[2] for line in field_lines] == [
         "last stage output",
         "last stage input",
@@ -110,7 +110,7 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
             [float(v) for v in cell.strip("()").split(", ")]
             for cell in line.strip(" |").split(" | ")[3:6]
         )
-        assert own == pytest.approx([o - f for o, f in zip(offset, field, strict=True)], abs=0.11)
+        assert own == pytest.approx([o + f for o, f in zip(offset, field, strict=True)], abs=0.11)
     # a folder that is not a finished run is refused by name
     result = subprocess.run(tool + [str(out)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and f"{out}: expected one dumped config" in result.stderr
