@@ -102,12 +102,13 @@ def receptive_field_offsets(runner, images: torch.Tensor) -> dict[str, tuple[flo
     centres, at the last stage's ``'input'`` and ``'output'``.
 
     For each cell not on the map's border (padding pulls those inward), the centre of mass of
-    ``|d sum_c F[c, i, j] / d image|`` over the image (summed over colour channels, the model in
-    eval mode, averaged over ``images``), less ``(S j + (S - 1) / 2, S i + (S - 1) / 2)``, where
+    ``|d sum_c F[c, i, j] / d image|`` over the image (summed over colour channels and over
+    ``images``, the model in eval mode), less ``(S j + (S - 1) / 2, S i + (S - 1) / 2)``, where
     the usual upsampling draws cell ``(i, j)`` of a stride-``S`` map.
 
     Raises:
-        ValueError: if the last stage's map is smaller than 3 x 3 (no interior cell).
+        ValueError: if the last stage's input or output is not a (B, C, H, W) map (a ViT's
+            tokens) or is smaller than 3 x 3 (no interior cell).
     """
     stage = last_stage(runner.model)
     features: dict[str, torch.Tensor] = {}
@@ -124,11 +125,17 @@ def receptive_field_offsets(runner, images: torch.Tensor) -> dict[str, tuple[flo
             handle.remove()
     height, width = images.shape[-2:]
     ys, xs = torch.meshgrid(
-        torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64),
+        torch.arange(height, dtype=torch.float64),
+        torch.arange(width, dtype=torch.float64),
         indexing="ij",
-    )  # fmt: skip
+    )
     offsets = {}
     for name, feature in features.items():
+        if feature.dim() != 4:
+            raise ValueError(
+                f"the last stage's {name} has shape {tuple(feature.shape)}: expected a (B, C, H, W)"
+                " map"
+            )
         rows, cols = feature.shape[-2:]
         if rows < 3 or cols < 3:
             raise ValueError(f"the last stage's {name} is {rows}x{cols}: no interior cell")
@@ -174,7 +181,11 @@ def miss_rows(work_dir: Path) -> list[dict]:
         inputs = runner.model.data_preprocessor(batch, False)["inputs"]
         image = inputs[0]
         cell = cell_size(runner, image)
-        field = receptive_field_offsets(runner, inputs[:16])
+        try:
+            field = receptive_field_offsets(runner, inputs[:16])
+        except ValueError as error:  # a ViT's tokens, a map without interior cells
+            print(f"[pointing_misses] {work_dir}: receptive fields not measured: {error}")
+            field = None
     size = maps["images"][0].shape
     half_cell = (cell - 1) / 2
     rows = []
@@ -202,7 +213,7 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 near=100 * misses.near_misses / misses.num_images,
                 far=100 * misses.far_misses / misses.num_images,
                 offset=misses.mean_offset,
-                field=field["input" if source == "IB attention" else "output"],
+                field=field and field["input" if source == "IB attention" else "output"],
                 pointing_moved=100 * float(np.mean(moved_hits)),
                 images=misses.num_images,
                 coverage=coverage,
@@ -275,13 +286,18 @@ def field_table(rows: list[dict]) -> str:
             r["run"],
             r["map"],
             "last stage input" if r["map"] == "IB attention" else "last stage output",
-            f"({r['field'][0]:+.1f}, {r['field'][1]:+.1f})",
-            f"({r['offset'][0]:+.1f}, {r['offset'][1]:+.1f})",
-            f"({r['offset'][0] + r['field'][0]:+.1f}, {r['offset'][1] + r['field'][1]:+.1f})",
+            _xy(r["field"]),
+            _xy(r["offset"]),
+            _xy(r["field"] and (r["offset"][0] + r["field"][0], r["offset"][1] + r["field"][1])),
         ]
         for r in rows
     ]
     return markdown_table(header, body)
+
+
+def _xy(pair) -> str:
+    """``(+x, +y)`` to one decimal, ``-`` where it was not measured."""
+    return "-" if pair is None else f"({pair[0]:+.1f}, {pair[1]:+.1f})"
 
 
 def peak_table(rows: list[dict]) -> str:

@@ -37,3 +37,13 @@ def test_receptive_field_centres_of_same_padded_stride_2_convolutions():
     assert offsets["output"] == pytest.approx((-3.5, -3.5), abs=1e-6)
     with pytest.raises(ValueError, match="the last stage's output is 2x2: no interior cell"):
         receptive_field_offsets(_Runner(_Strided()), torch.rand(1, 1, 16, 16))
+
+
+def test_receptive_fields_of_a_token_stage_are_refused_by_shape():
+    """A last stage whose output is not a (B, C, H, W) map (a ViT's tokens) is named, not read."""
+    model = _Strided()
+    model.backbone.stages.append(torch.nn.Flatten(2))  # (B, 1, 8, 8) -> tokens (B, 1, 64)
+    with pytest.raises(
+        ValueError, match=r"output has shape \(1, 1, 64\): expected a \(B, C, H, W\)"
+    ):
+        receptive_field_offsets(_Runner(model), torch.rand(1, 1, 64, 64))
