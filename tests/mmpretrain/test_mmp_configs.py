@@ -148,3 +148,18 @@ def test_the_fidelity_record_covers_every_config_that_claims_the_paper() -> None
         first = path.read_text().splitlines()[0]
         if re.search(r"as the paper\b|the authors' ", first):
             assert path.name in named, f"{path.name} claims the paper; add it to the record"
+
+
+def test_efficientnet_variant_puts_the_attention_on_the_15x15_layer() -> None:
+    """The variant's attention_stage=-3 reaches timm: the attention wraps blocks.2, 15x15 cells."""
+    path = CONFIGS / "cluttered_mnist" / "variants"
+    cfg = Config.fromfile(str(path / "efficientnet-b0_aib-blocks2_1xb32_cluttered-mnist.py"))
+    model = MODELS.build(cfg.model).eval()
+    wrapped = [name for name, _ in model.named_modules() if name.endswith(".ib_attention")]
+    assert wrapped == ["model.backbone.blocks.2.ib_attention"]
+    shapes = []
+    attention = model.get_submodule(wrapped[0])
+    attention.register_forward_hook(lambda _m, inputs, _o: shapes.append(tuple(inputs[0].shape)))
+    with torch.no_grad():
+        model(torch.rand(1, 3, 60, 60), mode="tensor")
+    assert shapes == [(1, 24, 15, 15)]
