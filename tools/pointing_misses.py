@@ -46,7 +46,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from aibtools.maps import collect_maps, last_stage  # noqa: E402
+from aibtools.maps import (  # noqa: E402
+    collect_maps,
+    ink_map,
+    last_stage,
+    map_correlation,
+    token_layout,
+)
 from aibtools.tables import markdown_table  # noqa: E402
 
 
@@ -86,7 +92,11 @@ def find_run(work_dir: Path) -> tuple[Path, Path]:
 
 
 def cell_size(runner, image: torch.Tensor) -> int:
-    """Pixels per cell of the last stage (the image width over the feature map's width)."""
+    """Pixels per cell of the last stage (the image width over the feature map's width; over
+    the patch grid's width for a token backbone, whose stages output (B, N, C) tokens)."""
+    layout = token_layout(runner.model)
+    if layout is not None:
+        return image.shape[-1] // layout[1][1]
     shapes = []
     handle = last_stage(runner.model).register_forward_hook(
         lambda module, inputs, output: shapes.append(output.shape)
@@ -160,6 +170,7 @@ def miss_rows(work_dir: Path) -> list[dict]:
 
     from aib_plugin.evaluation import (
         best_contour_box,
+        energy_in_box,
         max_box_acc_v2,
         pointing_by_peak,
         pointing_hit,
@@ -204,6 +215,12 @@ def miss_rows(work_dir: Path) -> list[dict]:
         ratios = [
             _area(fit) / _area(b) for (_, fit), b in zip(fits, maps["boxes"], strict=True) if fit
         ]
+        grid = (
+            tuple(np.shape(saliency[0])[-2:])
+            if source == "IB attention"
+            else (size[0] // cell, size[1] // cell)
+        )
+        inks = [resize_map(ink_map(image, grid), size) for image in maps["images"]]
         rows.append(
             dict(
                 run=str(work_dir),
@@ -221,6 +238,11 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 area_ratio=float(np.median(ratios)) if ratios else float("nan"),
                 median_iou=float(np.median([iou for iou, _ in fits])),
                 coverage_moved=max_box_acc_v2(moved, maps["boxes"]).score,
+                grid=grid,
+                energy=_mean_percent(energy_in_box, resized, maps["boxes"]),
+                ink_energy=_mean_percent(energy_in_box, inks, maps["boxes"]),
+                ink_pointing=_mean_percent(pointing_hit, inks, maps["boxes"]),
+                ink_correlation=_mean_percent(map_correlation, resized, inks) / 100,
                 peak_bins=(
                     pointing_by_peak(saliency, maps["boxes"], size)
                     if source == "IB attention"
@@ -229,6 +251,11 @@ def miss_rows(work_dir: Path) -> list[dict]:
             )
         )
     return rows
+
+
+def _mean_percent(score, firsts: list, seconds: list) -> float:
+    """100 x the mean of ``score(first, second)`` over the pairs."""
+    return 100 * float(np.mean([score(a, b) for a, b in zip(firsts, seconds, strict=True)]))
 
 
 def _area(box) -> float:
@@ -300,6 +327,28 @@ def _xy(pair) -> str:
     return "-" if pair is None else f"({pair[0]:+.1f}, {pair[1]:+.1f})"
 
 
+def ink_table(rows: list[dict]) -> str:
+    """One line per run and map: its energy in box and pointing game against those of the
+    image's ink pooled to the map's grid (a map that knows where ink is, not which is the
+    object), and how closely the map follows that ink."""
+    header = ["run", "map", "grid", "energy %", "ink at that grid: energy %", "pointing %"]
+    header += ["ink: pointing %", "correlation with the ink, mean over images"]
+    body = [
+        [
+            r["run"],
+            r["map"],
+            f"{r['grid'][0]}x{r['grid'][1]}",
+            f"{r['energy']:.1f}",
+            f"{r['ink_energy']:.1f}",
+            f"{r['pointing']:.1f}",
+            f"{r['ink_pointing']:.1f}",
+            f"{r['ink_correlation']:.2f}",
+        ]
+        for r in rows
+    ]
+    return markdown_table(header, body)
+
+
 def peak_table(rows: list[dict]) -> str:
     """The IB attention's pointing game by the map's own peak: 'images % / pointing %' per bin."""
     rows = [r for r in rows if r["peak_bins"] is not None]
@@ -352,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
         "(16 test images).\n"
     )
     print(field_table(rows))
+    print(
+        "\nWhat the maps follow: each map's energy in box and pointing game against the image's "
+        "own ink averaged over the map's cells (the digit's and the distractors' alike), and the "
+        "map's correlation with that ink.\n"
+    )
+    print(ink_table(rows))
     return 0
 
 

@@ -24,6 +24,10 @@ class IBTimmClassifier(TimmClassifier):
     statistics of the pass; predictions carry the model's ``attention_output()`` as
     ``attention_map``. Beta warm-up: ``WarmupParamHook`` with ``module_name='model.objective'``.
 
+    A ``model_name`` ``'<arch>_aib'`` (or ``_aib_qt``) of any timm architecture without a
+    built-in AIB model is registered on the way (:func:`aib_plugin.timm_models.ensure_aib_model`),
+    so a run's dumped config builds its model in a new process (``tools/test.py``).
+
     Args:
         *args: positional arguments of ``timm.create_model`` (the model name).
         loss: classification loss config; default cross-entropy in bits
@@ -46,8 +50,9 @@ class IBTimmClassifier(TimmClassifier):
         init_cfg: Optional[dict] = None,
         **kwargs: Any,
     ) -> None:
-        import aib_plugin  # noqa: F401  (registers the *_aib models into timm)
+        from aib_plugin.timm_models import ensure_aib_model  # registers the *_aib models
 
+        ensure_aib_model(kwargs.get("model_name", args[0] if args else None))
         super().__init__(
             *args,
             loss=loss or dict(type="CrossEntropyLoss", loss_weight=BITS_PER_NAT),

@@ -20,6 +20,7 @@ from .registry import (
     DEFAULT_NUM_ANCHORS,
     aib_model_name,
     create_aib_model,
+    ensure_aib_model,
     register_aib_model,
     registered_aib_models,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "aib_pretrained_cfg",
     "base_to_aib_state_dict",
     "create_aib_model",
+    "ensure_aib_model",
     "export_onnx",
     "register_aib_model",
     "registered_aib_models",

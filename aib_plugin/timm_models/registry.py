@@ -178,6 +178,28 @@ def create_aib_model(
     return timm.create_model(name, pretrained=pretrained, **kwargs)
 
 
+def ensure_aib_model(model_name: str) -> bool:
+    """Register ``model_name`` in timm if it is ``<arch>_aib`` or ``<arch>_aib_qt`` of a timm
+    architecture that has no such model yet; a config (or a run's dumped config) may then name
+    any wrapped architecture, not only the built-in ones. The new entrypoint has no default
+    options: the config's own keywords build the model.
+
+    Returns:
+        Whether the name was registered now (False: timm knew it, or it is no AIB name of a
+        timm architecture; ``timm.create_model`` then answers for it).
+    """
+    if not isinstance(model_name, str) or timm.is_model(model_name):
+        return False
+    for suffix, quantized in (("_aib_qt", True), ("_aib", False)):
+        if model_name.endswith(suffix):
+            base_arch = model_name[: -len(suffix)]
+            if not timm.is_model(base_arch):
+                return False
+            register_aib_model(base_arch, quantized)
+            return True
+    return False
+
+
 def registered_aib_models() -> dict[str, str]:
     """AIB model names registered so far, mapped to their base architectures."""
     return dict(_REGISTERED)

@@ -30,6 +30,32 @@ def test_stock_timm_classifier_still_builds_plain_timm_models() -> None:
     assert {k for k in losses if k.startswith("loss")} == {"loss"}
 
 
+def test_ib_timm_classifier_builds_a_wrapped_arch_its_config_names() -> None:
+    """A run's dumped config names ``<arch>_aib_qt`` of an architecture with no built-in AIB
+    model (the benchmark registered it in its own process): a new process builds it too."""
+    script = (
+        "import timm, torch\n"
+        "from mmpretrain.registry import MODELS\n"
+        "from mmpretrain.structures import DataSample\n"
+        "import aib_plugin.mmpretrain\n"
+        "assert not timm.is_model('resnet14t_aib_qt')\n"
+        "model = MODELS.build(dict(type='IBTimmClassifier', model_name='resnet14t_aib_qt',\n"
+        "                          num_classes=3))\n"
+        "samples = [DataSample().set_gt_label(i) for i in (0, 1)]\n"
+        "losses = model(torch.randn(2, 3, 32, 32), samples, mode='loss')\n"
+        "print(model.num_anchors, sorted(k for k in losses if k.startswith('loss')))\n"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", script], capture_output=True, text=True, cwd=REPO, env=subprocess_env()
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (
+        result.stdout.split("\n")[-2] == "20 ['loss_cls', 'loss_commit', 'loss_kl']"
+    )  # frozen anchors: no vq
+    with pytest.raises(RuntimeError, match="Unknown model \\(no_such_arch_aib\\)"):
+        MODELS.build(dict(type="IBTimmClassifier", model_name="no_such_arch_aib"))
+
+
 def test_stock_image_classifier_refuses_the_neck_even_standalone() -> None:
     neck = dict(type="IBAttention", in_channels=64, bottleneck_dim=16)
     with pytest.raises(RuntimeError, match="IBImageClassifier") as info:

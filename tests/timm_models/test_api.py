@@ -11,7 +11,7 @@ from timm.models import build_model_with_cfg, register_model
 
 import aib_plugin
 from aib_plugin.layers import IBLossTerms, PaperAttentionHead
-from aib_plugin.timm_models import AIBNet, create_aib_model, register_aib_model
+from aib_plugin.timm_models import AIBNet, create_aib_model, ensure_aib_model, register_aib_model
 
 from .conftest import create, images
 
@@ -36,6 +36,18 @@ def test_register_returns_name_and_refuses_duplicates() -> None:
         register_aib_model("resnet18")
     with pytest.raises(ValueError, match="already an AIB model"):
         register_aib_model("resnet18_aib")
+
+
+def test_ensure_aib_model_registers_an_aib_name_of_any_timm_arch() -> None:
+    assert not timm.is_model("resnet26t_aib_qt")
+    assert ensure_aib_model("resnet26t_aib_qt") is True  # registered now, quantized
+    assert timm.is_model("resnet26t_aib_qt") and not timm.is_model("resnet26t_aib")
+    assert ensure_aib_model("resnet26t_aib_qt") is False  # known: nothing to do
+    assert ensure_aib_model("resnet18_aib") is False  # built in
+    for name in ("resnet26t", "no_such_arch_aib", "resnet26t_aibx"):  # no AIB name of an arch
+        assert ensure_aib_model(name) is False and not timm.is_model(name + "_aib")
+    model = timm.create_model("resnet26t_aib_qt", num_classes=3)
+    assert model.ib_attention.quantizer.num_anchors == 20
 
 
 def test_unknown_arch_is_an_error() -> None:

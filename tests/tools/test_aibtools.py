@@ -10,7 +10,7 @@ import torch
 
 from aib_plugin import create_aib_model
 from aib_plugin.evaluation import grad_cam_maps
-from aibtools.maps import cam_target, last_stage, token_layout
+from aibtools.maps import cam_target, ink_map, last_stage, map_correlation, token_layout
 from aibtools.runs import set_run
 from aibtools.tables import markdown_table, mean_std
 from aibtools.targets import Target, check
@@ -36,6 +36,27 @@ def test_last_stage_of_mmpretrain_timm_and_bare_models():
     aib = create_aib_model("resnet18", num_classes=3)
     assert last_stage(aib) is aib.backbone.layer4
     assert last_stage(torch.nn.Linear(2, 2)) is None
+
+
+def test_ink_map_averages_the_image_over_the_cells_of_the_grid():
+    image = np.zeros((8, 8))
+    image[:4, 4:] = 1.0  # the top-right quarter inked
+    image[4, 0] = 4.0  # one pixel of a 4x4 cell at four times the ink
+    assert ink_map(image, (2, 2)).tolist() == [[0.0, 1.0], [0.25, 0.0]]
+    assert ink_map(image, (1, 1)).tolist() == [[(16 + 4) / 64]]
+    with pytest.raises(ValueError, match=r"image must be 2-D \(H, W\), got shape \(1, 8, 8\)"):
+        ink_map(image[None], (2, 2))
+    with pytest.raises(ValueError, match=r"grid must be \(rows >= 1, cols >= 1\), got \(0, 2\)"):
+        ink_map(image, (0, 2))
+
+
+def test_map_correlation_is_pearson_over_pixels():
+    ramp = np.arange(16.0).reshape(4, 4)
+    assert map_correlation(ramp, 3 * ramp + 1) == pytest.approx(1.0)
+    assert map_correlation(ramp, -ramp) == pytest.approx(-1.0)
+    assert map_correlation(ramp, np.ones((4, 4))) == 0.0  # a constant map follows nothing
+    with pytest.raises(ValueError, match=r"shapes differ, \(4, 4\) and \(2, 8\)"):
+        map_correlation(ramp, ramp.reshape(2, 8))
 
 
 def test_mean_std_is_the_sample_standard_deviation():

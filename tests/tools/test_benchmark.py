@@ -157,6 +157,11 @@ def test_overrides_and_run_settings_of_a_config():
     assert "ori_shape" not in pipeline[-1]["meta_keys"]
     with pytest.raises(ValueError, match="has no se variant"):
         q.build_config(q.RunSpec("convnext_atto", "se", 0), Path("w"))
+    # an AIB-only keyword is in the config (the dumped config rebuilds the model), not the
+    # registration's defaults; the plain model has none
+    convnext_aib = q.overrides(q.RunSpec("convnext_atto", "aib_qt", 0))
+    assert convnext_aib["model.attention_stage"] == "stages.3.blocks"
+    assert "model.attention_stage" not in q.overrides(q.RunSpec("convnext_atto", "plain", 0))
     with pytest.raises(ValueError, match="unknown backbone"):
         q.family("alexnet")
 

@@ -84,7 +84,8 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
     assert "| run | peak [0, 0.3) | peak [0.3, 0.6) | peak [0.6, 0.9) | peak [0.9, 1] |" in (
         result.stdout
     )
-    peak_line, coverage_lines, field_lines = lines[3], lines[4:7], lines[7:]
+    peak_line, coverage_lines = lines[3], lines[4:7]
+    field_lines, ink_lines = lines[7:10], lines[10:]
     shares = [float(cell.split(" / ")[0]) for cell in peak_line.strip(" |").split(" | ")[1:]]
     assert len(shares) == 4 and sum(shares) == pytest.approx(100.0, abs=0.2)
     # coverage: MaxBoxAccV2 is the mean of its three IoU levels, one line per map
@@ -111,6 +112,20 @@ def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
             for cell in line.strip(" |").split(" | ")[3:6]
         )
         assert own == pytest.approx([o + f for o, f in zip(offset, field, strict=True)], abs=0.11)
+    # what the maps follow: each map's energy and pointing beside the ink's at its 8x8 grid
+    assert [line.split(" | ")[1:3] for line in ink_lines] == [
+        ["Grad-CAM", "8x8"],
+        ["IB attention", "8x8"],
+        ["Grad-CAM", "8x8"],
+    ]
+    ink_energies = set()
+    for line, pointing_line in zip(ink_lines, lines[:3], strict=True):
+        cells = line.strip(" |").split(" | ")
+        energy, ink_energy, pointing, ink_pointing, correlation = (float(v) for v in cells[3:8])
+        assert 0 < energy < 100 and 0 < ink_energy < 100 and -1 <= correlation <= 1
+        assert pointing == float(pointing_line.split(" | ")[2])  # the misses table's pointing
+        ink_energies.add((ink_energy, ink_pointing))
+    assert len(ink_energies) == 1  # the ink of the same test images at the same grid
     # a folder that is not a finished run is refused by name
     result = subprocess.run(tool + [str(out)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and f"{out}: expected one dumped config" in result.stderr

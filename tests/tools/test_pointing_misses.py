@@ -1,9 +1,10 @@
 """tools/pointing_misses.py: the receptive-field centres it measures, on a known geometry."""
 
 import pytest
+import timm
 import torch
 
-from pointing_misses import receptive_field_offsets
+from pointing_misses import cell_size, receptive_field_offsets
 
 
 class _Strided(torch.nn.Module):
@@ -47,3 +48,13 @@ def test_receptive_fields_of_a_token_stage_are_refused_by_shape():
         ValueError, match=r"output has shape \(1, 1, 64\): expected a \(B, C, H, W\)"
     ):
         receptive_field_offsets(_Runner(model), torch.rand(1, 1, 64, 64))
+
+
+def test_cell_size_of_a_conv_stage_and_of_a_vit_patch_grid():
+    """Pixels per cell: the image over the last stage's map, or over a ViT's patch grid (its
+    stages' outputs are (B, N, C) tokens, whose last dimension is the width, not a side)."""
+    assert cell_size(_Runner(_Strided()), torch.rand(1, 64, 64)) == 8
+    vit = timm.create_model(
+        "vit_tiny_patch16_224", img_size=64, patch_size=8, num_classes=10, global_pool="avg"
+    )
+    assert cell_size(_Runner(vit), torch.rand(3, 64, 64)) == 8

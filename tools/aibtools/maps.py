@@ -126,3 +126,41 @@ def collect_maps(runner, cam: bool = True) -> dict[str, list]:
             if "attention_map" in prediction:
                 out["attention"].append(prediction.attention_map.numpy())
     return out
+
+
+def ink_map(image: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """The image's own intensity averaged over the cells of a ``grid = (rows, cols)`` map.
+
+    A reference map that sees where the ink is (the digit and the distractors alike) and not
+    which ink is the object: what a map scores without knowing the class. Its mass in the box is
+    the ink's share there, at the coarseness of the map it is compared with.
+
+    Raises:
+        ValueError: if ``image`` is not 2-D or ``grid`` has a side below 1.
+    """
+    array = np.asarray(image, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"ink_map: image must be 2-D (H, W), got shape {array.shape}")
+    if len(grid) != 2 or min(grid) < 1:
+        raise ValueError(f"ink_map: grid must be (rows >= 1, cols >= 1), got {tuple(grid)}")
+    pooled = torch.nn.functional.adaptive_avg_pool2d(
+        torch.from_numpy(array)[None, None], tuple(int(side) for side in grid)
+    )
+    return pooled[0, 0].numpy()
+
+
+def map_correlation(first: np.ndarray, second: np.ndarray) -> float:
+    """Pearson correlation of two maps of one shape over their pixels (0 if either is constant).
+
+    Raises:
+        ValueError: if the shapes differ.
+    """
+    a = np.asarray(first, dtype=np.float64).ravel()
+    b = np.asarray(second, dtype=np.float64).ravel()
+    if np.shape(first) != np.shape(second):
+        raise ValueError(
+            f"map_correlation: the maps' shapes differ, {np.shape(first)} and {np.shape(second)}"
+        )
+    a, b = a - a.mean(), b - b.mean()
+    scale = np.sqrt((a * a).sum() * (b * b).sum())
+    return 0.0 if scale <= 1e-12 else float((a * b).sum() / scale)

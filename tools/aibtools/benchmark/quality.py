@@ -61,7 +61,8 @@ class Family:
         kwargs: ``timm.create_model`` keywords of every variant: the CPU reductions.
         reduction: the label of those reductions (``''``: none).
         variants: the variants that exist for it.
-        register: default AIB options when registering ``<arch>_aib`` (no built-in one).
+        aib_kwargs: ``timm.create_model`` keywords of the AIB variants (in the config, so a run's
+            dumped config rebuilds its model).
         pad_to: zero-pad the images (right and bottom) to this square size, or None.
     """
 
@@ -69,7 +70,7 @@ class Family:
     kwargs: dict[str, Any] = field(default_factory=dict)
     reduction: str = ""
     variants: tuple[str, ...] = ("plain", "aib", "aib_qt")
-    register: dict[str, Any] = field(default_factory=dict)
+    aib_kwargs: dict[str, Any] = field(default_factory=dict)
     pad_to: Optional[int] = None
 
     @property
@@ -95,7 +96,7 @@ FAMILIES: dict[str, Family] = {
             "convnext_atto",
             dict(output_stride=8),
             "output stride 8",
-            register=dict(attention_stage="stages.3.blocks"),
+            aib_kwargs=dict(attention_stage="stages.3.blocks"),
         ),
         Family("efficientnet_b0", dict(output_stride=16), "output stride 16"),
         Family("regnety_002", dict(output_stride=8), "output stride 8"),
@@ -200,18 +201,14 @@ def plan(
     return runs
 
 
-def timm_model_name(arch: str, variant: str, register: Optional[dict[str, Any]] = None) -> str:
+def timm_model_name(arch: str, variant: str) -> str:
     """``arch`` for plain / SE / CBAM, else ``<arch>_aib[_qt]``, registered in timm if needed."""
     if variant not in AIB_VARIANTS:
         return arch
-    import timm
+    from aib_plugin.timm_models import aib_model_name, ensure_aib_model
 
-    from aib_plugin import register_aib_model
-
-    quantized = variant == "aib_qt"
-    name = f"{arch}_aib" + ("_qt" if quantized else "")
-    if not timm.is_model(name):
-        register_aib_model(arch, quantized, **(register or {}))
+    name = aib_model_name(arch, quantized=variant == "aib_qt")
+    ensure_aib_model(name)
     return name
 
 
@@ -221,8 +218,10 @@ def overrides(spec: RunSpec) -> dict[str, Any]:
     fam = spec.family
     options: dict[str, Any] = {}
     if fam.framework == "timm":
-        options["model.model_name"] = timm_model_name(fam.backbone, spec.variant, fam.register)
+        options["model.model_name"] = timm_model_name(fam.backbone, spec.variant)
         options.update({f"model.{k}": v for k, v in fam.kwargs.items()})
+        if spec.is_aib:
+            options.update({f"model.{k}": v for k, v in fam.aib_kwargs.items()})
         if spec.variant in ("se", "cbam"):
             options["model.block_args"] = dict(attn_layer=spec.variant)
     if spec.is_aib:
