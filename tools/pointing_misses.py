@@ -244,10 +244,10 @@ def miss_rows(work_dir: Path) -> list[dict]:
                 median_iou=float(np.median([iou for iou, _ in fits])),
                 coverage_moved=max_box_acc_v2(moved, maps["boxes"]).score,
                 grid=grid,
-                energy=_mean_percent(energy_in_box, resized, maps["boxes"]),
-                ink_energy=_mean_percent(energy_in_box, inks, maps["boxes"]),
-                ink_pointing=_mean_percent(pointing_hit, inks, maps["boxes"]),
-                ink_correlation=_mean_percent(map_correlation, resized, inks) / 100,
+                energy=100 * _mean(energy_in_box, resized, maps["boxes"]),
+                ink_energy=100 * _mean(energy_in_box, inks, maps["boxes"]),
+                ink_pointing=100 * _mean(pointing_hit, inks, maps["boxes"]),
+                ink_correlation=_mean(map_correlation, resized, inks),
                 peak_bins=(
                     pointing_by_peak(saliency, maps["boxes"], size)
                     if source == "IB attention"
@@ -258,9 +258,9 @@ def miss_rows(work_dir: Path) -> list[dict]:
     return rows
 
 
-def _mean_percent(score, firsts: list, seconds: list) -> float:
-    """100 x the mean of ``score(first, second)`` over the pairs."""
-    return 100 * float(np.mean([score(a, b) for a, b in zip(firsts, seconds, strict=True)]))
+def _mean(score, firsts: list, seconds: list) -> float:
+    """The mean of ``score(first, second)`` over the pairs."""
+    return float(np.mean([score(a, b) for a, b in zip(firsts, seconds, strict=True)]))
 
 
 def _area(box) -> float:

@@ -155,12 +155,12 @@ def map_correlation(first: np.ndarray, second: np.ndarray) -> float:
     Raises:
         ValueError: if the shapes differ.
     """
-    a = np.asarray(first, dtype=np.float64).ravel()
-    b = np.asarray(second, dtype=np.float64).ravel()
     if np.shape(first) != np.shape(second):
         raise ValueError(
             f"map_correlation: the maps' shapes differ, {np.shape(first)} and {np.shape(second)}"
         )
+    a = np.asarray(first, dtype=np.float64).ravel()
+    b = np.asarray(second, dtype=np.float64).ravel()
     a, b = a - a.mean(), b - b.mean()
     scale = np.sqrt((a * a).sum() * (b * b).sum())
     return 0.0 if scale <= 1e-12 else float((a * b).sum() / scale)
