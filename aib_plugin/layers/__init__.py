@@ -23,6 +23,7 @@ from .ib_loss import (
 )
 from .param_groups import ib_param_groups
 from .placement import IBAttentionAdapter, capture_attention, set_submodule, wrap_stage
+from .probe import probe_forward, probe_module
 from .quantizer import ANCHOR_LR_RATIO, AnchorQuantizer, AnchorUsage, QuantizerOutput, anchor_usage
 from .statistics import SPARSITY_THRESHOLD, attention_statistics, ib_log_dict
 
@@ -60,6 +61,8 @@ __all__ = [
     "ib_log_dict",
     "ib_param_groups",
     "mc_average",
+    "probe_forward",
+    "probe_module",
     "run_pooled_ib",
     "set_submodule",
     "split_mc_samples",

@@ -78,7 +78,8 @@ class IBSpatialAttention(nn.Module):
         modulation: ``'residual'`` (the paper: ``X * (1 + a)``), ``'gate'`` (``X * a``: what the
             map does not select is removed, so the map must find the object), or
             ``'normalized'`` (``X * a / mean(a)`` per image, negative samples clipped to 0: only
-            where the map points counts, not how much it attends; see docs/experiments/variants.md).
+            where the map points counts, not how much it attends; see
+            projects/aib_studies/experiments/variants.md).
         device: device of the parameters.
         dtype: dtype of the parameters.
     """

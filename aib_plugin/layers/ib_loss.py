@@ -15,7 +15,8 @@ arbitrary level there; with it the map falls to zero wherever classification doe
 everywhere (on images the classifier gets right without attention, the plain area term lets it).
 ``area_mode='relative'`` prices each map's area against its own peak: it does not depend on the
 map's level, so it cannot fade a map (it sharpens it: the rest falls, the peak rises), and it
-pulls hardest on maps whose peak is low. docs/experiments/relative_area_price.md measures the three.
+pulls hardest on maps whose peak is low. projects/aib_studies/experiments/relative_area_price.md
+measures the three.
 """
 
 import math

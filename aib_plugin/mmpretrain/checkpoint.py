@@ -6,6 +6,11 @@ numpy arrays and references to ``HistoryBuffer`` methods (pickled as ``getattr(H
 exactly those types with :func:`torch.serialization.add_safe_globals`; ``getattr`` is replaced by
 a restricted version that only returns ``HistoryBuffer`` statistics methods, so no general
 ``getattr`` (a path to arbitrary code) is ever allowed. Nothing sets ``weights_only=False``.
+
+Importing the adapter changes nothing here: the IB classifiers (``IBImageClassifier``,
+``IBTimmClassifier``) call :func:`allow_mmengine_checkpoints` when they are built, which the
+Runner does before it resumes, and this package's ``tools/train.py`` and evaluation tools call
+it before they load a checkpoint.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ def mmengine_checkpoint_globals() -> list[Union[Any, tuple[Any, str]]]:
 def allow_mmengine_checkpoints() -> None:
     """Allowlist the MMEngine checkpoint globals process-wide (idempotent).
 
-    Called when ``aib_plugin.mmpretrain`` is imported, so ``--resume`` works with our tools and
+    Called when an IB classifier is built, so ``--resume`` works with this package's tools and
     with MMPretrain's own ``tools/train.py`` (through ``custom_imports``).
     """
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())

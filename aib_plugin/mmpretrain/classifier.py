@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -21,7 +21,9 @@ from aib_plugin.layers import (
     set_submodule,
     wrap_stage,
 )
+from aib_plugin.layers.probe import probe_forward, probe_module
 
+from .checkpoint import allow_mmengine_checkpoints
 from .layout import infer_channels
 from .neck import IBAttention, IBNeckOutput
 
@@ -77,48 +79,35 @@ def merge_ib_losses(
 
 def probe_backbone(backbone: nn.Module, size: int) -> tuple:
     """The backbone's outputs (a tuple) on one zero image of ``size`` x ``size``, in eval mode."""
-    in_chs = 3
-    stem = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
-    if stem is not None:
-        in_chs = stem.in_channels
-    was_training = backbone.training
-    backbone.eval()
-    try:
-        with torch.no_grad():
-            outputs = backbone(torch.zeros(1, in_chs, size, size))
-    finally:
-        backbone.train(was_training)
+    outputs = probe_forward(backbone, (size,))
     return (outputs,) if isinstance(outputs, torch.Tensor) else tuple(outputs)
 
 
 def _probe_module_input(backbone: nn.Module, path: str, size: int) -> torch.Tensor:
     """The input of the backbone's module at ``path`` on one zero image."""
     try:
-        module = backbone.get_submodule(path)
+        backbone.get_submodule(path)
     except AttributeError:
         children = [name for name, _ in backbone.named_children()]
         raise ValueError(
-            f"IBAttention attention_at={path!r} is not a module of the backbone "
+            f"IBImageClassifier attention_at={path!r} is not a module of the backbone "
             f"{type(backbone).__name__} (its children: {children})"
         ) from None
-    captured: list[torch.Tensor] = []
-    handle = module.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
-    try:
-        probe_backbone(backbone, size)
-    finally:
-        handle.remove()
-    if not captured or not isinstance(captured[0], torch.Tensor) or captured[0].dim() != 4:
-        got = tuple(captured[0].shape) if captured and torch.is_tensor(captured[0]) else None
+    attended = probe_module(backbone, path, (size,))
+    if not isinstance(attended, torch.Tensor) or attended.dim() != 4:
+        got = tuple(attended.shape) if torch.is_tensor(attended) else type(attended).__name__
         raise ValueError(
-            f"IBAttention attention_at={path!r}: the module's input is not a (B, C, H, W) map "
-            f"(got {got}); name a convolutional stage, e.g. 'layer4'"
+            f"IBImageClassifier attention_at={path!r}: the module's input is not a (B, C, H, W) "
+            f"map (got {got}); name a convolutional stage, e.g. 'layer4'"
         )
-    return captured[0]
+    return attended
 
 
-def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> dict:
-    """``in_channels`` (and ``pooled_channels`` with ``attention_at``) of an IBAttention config
-    that leaves them out, from one backbone run."""
+def _infer_neck_channels(
+    backbone: nn.Module, neck: dict, size: int, path: Optional[str] = None
+) -> dict:
+    """``in_channels`` (and ``pooled_channels`` with the attention at the input of the backbone's
+    module ``path``) of an IBAttention config that leaves them out, from one backbone run."""
     stage_index = neck.get("stage_index", -1)
     try:
         outputs = probe_backbone(backbone, size)
@@ -134,7 +123,6 @@ def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> dict:
         )
     stage = outputs[stage_index]
     channels = infer_channels(stage, neck.get("data_format", "auto"))
-    path = neck.get("attention_at")
     found = {}
     if path is None:
         found["in_channels"] = channels
@@ -158,6 +146,41 @@ def _infer_neck_channels(backbone: nn.Module, neck: dict, size: int) -> dict:
     return found
 
 
+def _resolve_attention_at(
+    attention_at: Optional[str], attention_stage: Optional[str], neck: Any
+) -> tuple[Optional[str], Any]:
+    """The one placement among ``attention_at``, its alias ``attention_stage`` and a neck
+    config's ``attention_at`` (popped from a copy), and the neck config without it.
+
+    Raises:
+        ValueError: if more than one of them is given.
+    """
+    given = {}
+    if attention_at is not None:
+        given["attention_at"] = attention_at
+    if attention_stage is not None:
+        given["attention_stage"] = attention_stage
+    if isinstance(neck, dict) and "attention_at" in neck:
+        neck = dict(neck)
+        value = neck.pop("attention_at")
+        if value is not None:
+            given["neck.attention_at"] = value
+    if len(given) > 1:
+        raise ValueError(
+            "IBImageClassifier got the attention's place more than once: "
+            + ", ".join(f"{k}={v!r}" for k, v in given.items())
+            + "; give it once, as model=dict(type='IBImageClassifier', attention_at=...)"
+        )
+    path = next(iter(given.values()), None)
+    if path is not None and not (isinstance(path, str) and path):
+        name = next(iter(given))
+        raise TypeError(
+            f"IBImageClassifier {name} must be a module path of the backbone (e.g. 'layer4'), "
+            f"got {path!r}"
+        )
+    return path, neck
+
+
 @MODELS.register_module()
 class IBImageClassifier(ImageClassifier):
     """``ImageClassifier`` whose loss dict carries the IB terms of an :class:`IBAttention` neck.
@@ -173,8 +196,18 @@ class IBImageClassifier(ImageClassifier):
     The paper measures CE in bits: give the head's loss ``loss_weight=1 / ln 2``
     (``configs/_base_/ce_bits_head.py``).
 
+    The classifier decides where the attention sits. By default the neck applies it to the
+    backbone output it reads. ``attention_at='layer4'`` (any module path of the backbone) puts
+    it at that module's input, the paper's placement before the last stage: the classifier
+    builds the attention with the neck's options (:meth:`IBAttention.build_attention`),
+    splices it into the backbone (:func:`aib_plugin.layers.wrap_stage`) and hands its output
+    of each pass to the neck, which pools the backbone output, the rear's encoding.
+
     At build time it checks the neck type, the head's ``in_channels`` and, by running the
-    backbone once on a small zero image, the neck's stage index and channels.
+    backbone once on a small zero image, the neck's stage index and channels. Building it also
+    allows the types MMEngine checkpoints hold under ``torch.load(weights_only=True)``
+    (:func:`~aib_plugin.mmpretrain.allow_mmengine_checkpoints`), so ``--resume`` works on
+    torch >= 2.6 with MMPretrain's own ``tools/train.py``.
 
     Args:
         backbone: backbone config or module.
@@ -184,9 +217,21 @@ class IBImageClassifier(ImageClassifier):
         pretrained: checkpoint for the whole model (as ``ImageClassifier``).
         train_cfg: batch augmentations (as ``ImageClassifier``).
         data_preprocessor: data preprocessor config (as ``ImageClassifier``).
+        attention_at: None (default): the neck's attention modulates the backbone output it
+            reads. A module path of the backbone (e.g. ``'layer4'``): the attention modulates
+            that module's input; the neck's ``in_channels`` are then the channels there and its
+            ``pooled_channels`` those of the backbone output. Aliases: ``attention_stage`` (the
+            name the timm models once used) and ``attention_at`` in the neck config; giving
+            more than one is an error.
+        attention_stage: alias of ``attention_at``.
         probe_size: side of the zero image used for the build-time shape check, or None to
             skip it (the same checks then run at the first forward).
         init_cfg: MMEngine initialisation config.
+
+    Raises:
+        ValueError: without a neck, with the placement given twice, or for an ``attention_at``
+            that is not a module of the backbone.
+        TypeError: for a neck that is not an ``IBAttention``.
     """
 
     def __init__(
@@ -197,28 +242,34 @@ class IBImageClassifier(ImageClassifier):
         pretrained: Optional[str] = None,
         train_cfg: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
+        attention_at: Optional[str] = None,
+        attention_stage: Optional[str] = None,
         probe_size: Optional[int] = 32,
         init_cfg: Optional[dict] = None,
     ) -> None:
         if neck is None:
             raise ValueError("IBImageClassifier needs an IB neck: neck=dict(type='IBAttention')")
-        if (
-            isinstance(neck, dict)
-            and neck.get("type") in ("IBAttention", IBAttention)
-            and (
-                neck.get("in_channels") is None
-                or (neck.get("attention_at") is not None and neck.get("pooled_channels") is None)
-            )
-        ):
-            if not isinstance(backbone, nn.Module):
-                backbone = MODELS.build(backbone)
-            neck = dict(neck, **_infer_neck_channels(backbone, neck, probe_size or 32))
-        if isinstance(neck, dict) and neck.get("type") in ("IBAttention", IBAttention):
-            # the IB-aware owner: it adds the neck output's ib_terms to the loss dict
-            neck = MODELS.build(dict(neck, standalone=True))
+        path, neck = _resolve_attention_at(attention_at, attention_stage, neck)
+        is_ib_config = isinstance(neck, dict) and neck.get("type") in ("IBAttention", IBAttention)
+        if is_ib_config:
+            neck = dict(neck, with_attention=path is None)
+            if neck.get("in_channels") is None or (
+                path is not None and neck.get("pooled_channels") is None
+            ):
+                if not isinstance(backbone, nn.Module):
+                    backbone = MODELS.build(backbone)
+                neck.update(_infer_neck_channels(backbone, neck, probe_size or 32, path))
+            neck = MODELS.build(neck)
         if not isinstance(neck, IBAttention):
             got = neck.get("type") if isinstance(neck, dict) else type(neck).__name__
             raise TypeError(f"IBImageClassifier needs neck type 'IBAttention', got {got!r}")
+        if (path is None) != neck.with_attention:
+            raise ValueError(
+                f"IBImageClassifier attention_at={path!r}, but the prebuilt IBAttention has "
+                f"with_attention={neck.with_attention}: build the neck with "
+                f"with_attention={path is None} (or pass its config)"
+            )
+        allow_mmengine_checkpoints()  # --resume under torch.load(weights_only=True)
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -228,42 +279,49 @@ class IBImageClassifier(ImageClassifier):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg,
         )
+        self.attention_at = path
         self._check_head()
-        if self.neck.attention_at is not None:
-            self._place_attention(self.neck.attention_at)
+        if path is not None:
+            self._place_attention(path)
         if probe_size is not None:
             self._probe_backbone(probe_size)
 
     def _place_attention(self, path: str) -> None:
-        """Move the neck's attention into the backbone, at the input of its module ``path``."""
+        """Build the attention and put it in the backbone, at the input of its module ``path``."""
         try:
             module = self.backbone.get_submodule(path)
         except AttributeError:
             children = [name for name, _ in self.backbone.named_children()]
             raise ValueError(
-                f"IBAttention attention_at={path!r} is not a module of the backbone "
+                f"IBImageClassifier attention_at={path!r} is not a module of the backbone "
                 f"{type(self.backbone).__name__} (its children: {children})"
             ) from None
-        adapter = IBAttentionAdapter(self.neck.attention, "NCHW")
+        adapter = IBAttentionAdapter(self.neck.build_attention(), "NCHW")
         set_submodule(self.backbone, path, wrap_stage(module, adapter, at_input=True))
-        del self.neck.attention  # the backbone owns it now: one copy in the state dict
 
     @property
     def ib_attention(self) -> IBSpatialAttention:
         """The IB attention: the neck's, or the one inside the backbone (``attention_at``)."""
-        path = self.neck.attention_at
-        if path is None:
+        if self.attention_at is None:
             return self.neck.attention
-        return self.backbone.get_submodule(path).ib_attention.attn
+        return self.backbone.get_submodule(self.attention_at).ib_attention.attn
 
     def extract_feat(self, inputs: torch.Tensor, stage: str = "neck"):
-        """As ``ImageClassifier.extract_feat``; with ``attention_at`` the neck also gets the
-        output of the attention inside the backbone (collected for this pass only)."""
-        if self.neck.attention_at is None or stage == "backbone":
+        """As ``ImageClassifier.extract_feat``, through :meth:`IBAttention.forward_ib`: the neck
+        output carries the IB terms (with ``attention_at``, from the attention inside the
+        backbone, collected for this pass only)."""
+        if stage == "backbone":
             return super().extract_feat(inputs, stage)
-        with capture_attention(self.ib_attention) as captured:
-            x = self.backbone(inputs)
-        x = self.neck(x, attention=captured.last)
+        if stage not in ("neck", "pre_logits"):
+            raise ValueError(
+                f"extract_feat stage must be 'backbone', 'neck' or 'pre_logits', got {stage!r}"
+            )
+        if self.attention_at is None:
+            x = self.neck.forward_ib(self.backbone(inputs))
+        else:
+            with capture_attention(self.ib_attention) as captured:
+                outputs = self.backbone(inputs)
+            x = self.neck.forward_ib(outputs, attention=captured.last)
         if stage == "neck":
             return x
         return self.head.pre_logits(x)

@@ -12,6 +12,8 @@ import numpy as np
 from mmpretrain.registry import DATASETS
 
 from ..datasets import make_cluttered_digits
+from ..datasets.aliases import keyword_aliases
+from ..datasets.cluttered_digits import RENAMED_ARGUMENTS
 from .generated import DIGIT_CLASSES, GeneratedBoxDataset
 
 __all__ = ["DIGIT_CLASSES", "ClutteredDigits"]
@@ -21,43 +23,48 @@ __all__ = ["DIGIT_CLASSES", "ClutteredDigits"]
 class ClutteredDigits(GeneratedBoxDataset):
     """Real handwritten digits (scikit-learn's 8x8 set) among clutter on a larger canvas.
 
+    The argument names are those of ``ClutteredMNIST``; the old names ``num_samples``,
+    ``canvas_size``, ``num_clutter`` and ``clutter_size`` still work as aliases (giving an old
+    name with its new one is a ``TypeError``).
+
     Args:
         split: ``'train'`` or ``'test'`` (disjoint source digits).
-        num_samples: number of images generated.
-        canvas_size: side of the square canvas in pixels.
+        num_images: number of images generated (alias ``num_samples``).
+        canvas: side of the square canvas in pixels (alias ``canvas_size``).
         digit_scale: the 8x8 digit is upscaled to ``8 * digit_scale`` pixels.
-        num_clutter: fragments of other digits per image.
-        clutter_size: side of each fragment.
+        num_distractors: fragments of other digits per image (alias ``num_clutter``).
+        distractor_size: side of each fragment (alias ``clutter_size``).
         noise_std: std of the pixel noise (0 to 255 scale).
         seed: generation seed; the same seed gives the same images.
         pipeline: MMPretrain transforms (no image loading needed).
         **kwargs: passed to MMPretrain's ``BaseDataset`` (``indices``, ``test_mode``, ...).
     """
 
+    @keyword_aliases(**RENAMED_ARGUMENTS)
     def __init__(
         self,
         split: str = "train",
-        num_samples: int = 2000,
-        canvas_size: int = 64,
+        num_images: int = 2000,
+        canvas: int = 64,
         digit_scale: int = 3,
-        num_clutter: int = 6,
-        clutter_size: int = 10,
+        num_distractors: int = 6,
+        distractor_size: int = 10,
         noise_std: float = 10.0,
         seed: int = 0,
         pipeline: Sequence = (),
         **kwargs,
     ) -> None:
         self.generation = dict(
-            num_samples=num_samples,
+            num_images=num_images,
             split=split,
-            canvas_size=canvas_size,
+            canvas=canvas,
             digit_scale=digit_scale,
-            num_clutter=num_clutter,
-            clutter_size=clutter_size,
+            num_distractors=num_distractors,
+            distractor_size=distractor_size,
             noise_std=noise_std,
             seed=seed,
         )
-        make_cluttered_digits(**{**self.generation, "num_samples": 1})  # fail fast on bad args
+        make_cluttered_digits(**{**self.generation, "num_images": 1})  # fail fast on bad args
         kwargs.setdefault("test_mode", split == "test")
         super().__init__(ann_file="", pipeline=pipeline, **kwargs)
 

@@ -7,16 +7,6 @@ from mmengine import list_from_file
 from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
-#: A localization test pipeline for CUB: resize only (no crop), keep the box and the shapes.
-LOCALIZATION_TEST_PIPELINE = [
-    dict(type="LoadImageFromFile"),
-    dict(type="Resize", scale=(448, 448)),
-    dict(
-        type="PackInputs",
-        meta_keys=("sample_idx", "img_path", "ori_shape", "img_shape", "gt_bbox"),
-    ),
-]
-
 
 @DATASETS.register_module()
 class CUBWithBoxes(CUB):
@@ -42,8 +32,6 @@ class CUBWithBoxes(CUB):
             type='CUBWithBoxes', data_root='data/CUB_200_2011', split='test',
             pipeline=test_pipeline))
         test_evaluator = [dict(type='Accuracy', topk=(1, )), dict(type='LocalizationMetric')]
-
-    (also available as ``LOCALIZATION_TEST_PIPELINE`` in this module).
 
     Args:
         data_root: the ``CUB_200_2011`` folder (with ``images/``, ``images.txt``,

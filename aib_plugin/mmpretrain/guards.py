@@ -1,56 +1,101 @@
-"""MMPretrain's stock ``ImageClassifier`` and ``TimmClassifier``, refusing the AIB parts they drop.
+"""Refusing the silent drop of the IB terms, without replacing MMPretrain's own classes.
 
 A stock classifier computes its loss from the head (or the timm model's logits) alone, so with an
 :class:`~aib_plugin.mmpretrain.IBAttention` neck or a timm ``*_aib`` model it would train without
-the IB terms (no KL, anchors that never learn) and say nothing. Importing this adapter registers
-these subclasses under the stock names (``force=True``): they build and behave exactly as the
-stock classes, except that such a model is a clear error naming the IB-aware type.
+the IB terms (no KL, anchors that never learn). This adapter leaves MMPretrain's registry entries
+as they are (``ImageClassifier`` and ``TimmClassifier`` are MMPretrain's own classes) and refuses
+that model in the IB parts and in a hook:
+
+- Stock ``ImageClassifier`` + ``IBAttention`` neck: the neck refuses it by itself.
+  ``IBImageClassifier`` reads the neck through :meth:`IBAttention.forward_ib`, which returns the
+  features with the terms; a plain ``neck(x)`` call, which is all a stock classifier makes,
+  raises a ``TypeError`` naming ``type='IBImageClassifier'`` in a training forward (the first
+  ``train_step``). In evaluation and inference it returns the features: nothing is dropped.
+- Stock ``TimmClassifier`` + timm ``*_aib`` model: the timm model cannot tell a stock
+  ``TimmClassifier`` from a plain timm loop, which is a legitimate caller (timm's own tests run
+  ``model(x).mean().backward()``): both call it and never read ``ib_loss()``. The model itself
+  warns once, at the next training forward, when the terms of the last one were never read
+  (``AIBNet``); to refuse the model outright before the first step, add
+  :class:`IBLossGuardHook` to ``custom_hooks`` (``configs/_base_/aib_hooks.py``). It refuses
+  both cases in ``before_train``, naming the IB-aware model type.
+
+``GuardedImageClassifier`` and ``GuardedTimmClassifier`` remain importable as aliases of
+MMPretrain's own ``ImageClassifier`` and ``TimmClassifier``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.models.classifiers import ImageClassifier, TimmClassifier
-from mmpretrain.registry import MODELS
-
-from aib_plugin.timm_models import AIBNet
+from mmpretrain.registry import HOOKS
 
 from .neck import IBAttention
 
-
-@MODELS.register_module(name="ImageClassifier", force=True)
-class GuardedImageClassifier(ImageClassifier):
-    """MMPretrain's ``ImageClassifier``; an :class:`IBAttention` neck is refused.
-
-    Raises:
-        TypeError: if the neck is an ``IBAttention`` (use ``type='IBImageClassifier'``).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if isinstance(self.neck, IBAttention):
-            raise TypeError(
-                "model type 'ImageClassifier' with neck 'IBAttention' would train without the IB "
-                "loss terms (loss_kl, loss_vq, loss_commit): its loss reads the head only. Use "
-                "model=dict(type='IBImageClassifier', ...)"
-            )
+#: MMPretrain's own ``ImageClassifier`` (this adapter no longer replaces it).
+GuardedImageClassifier = ImageClassifier
+#: MMPretrain's own ``TimmClassifier`` (this adapter no longer replaces it).
+GuardedTimmClassifier = TimmClassifier
 
 
-@MODELS.register_module(name="TimmClassifier", force=True)
-class GuardedTimmClassifier(TimmClassifier):
-    """MMPretrain's ``TimmClassifier``; a timm ``*_aib`` model of this package is refused.
+def _is_aib_timm_model(module: object) -> bool:
+    from aib_plugin.timm_models import AIBNet
+
+    return isinstance(module, AIBNet)
+
+
+def check_ib_terms_reach_the_loss(model: object) -> None:
+    """Refuse a model whose loss would drop the IB terms of its AIB parts.
+
+    Args:
+        model: the runner's model (a model wrapper is unwrapped).
 
     Raises:
-        TypeError: if the timm model is an ``AIBNet`` (use ``type='IBTimmClassifier'``).
+        TypeError: for an ``IBAttention`` neck in a classifier that is not ``IBImageClassifier``,
+            or a timm ``*_aib`` model in a ``TimmClassifier`` that is not ``IBTimmClassifier``.
+    """
+    from .classifier import IBImageClassifier
+    from .timm_classifier import IBTimmClassifier
+
+    if is_model_wrapper(model):
+        model = model.module
+    kind = type(model).__name__
+    neck = getattr(model, "neck", None)
+    if isinstance(neck, IBAttention) and not isinstance(model, IBImageClassifier):
+        raise TypeError(
+            f"model type {kind!r} with neck 'IBAttention' would train without the IB loss "
+            "terms (loss_kl, loss_vq, loss_commit): its loss reads the head only. Use "
+            "model=dict(type='IBImageClassifier', ...)"
+        )
+    timm_model = getattr(model, "model", None)
+    if (
+        isinstance(model, TimmClassifier)
+        and not isinstance(model, IBTimmClassifier)
+        and _is_aib_timm_model(timm_model)
+    ):
+        cfg = getattr(timm_model, "pretrained_cfg", None) or {}
+        name = cfg.get("architecture", f"{timm_model.base_arch}_aib")
+        raise TypeError(
+            f"model type {kind!r} with the timm model {name!r} would train without the IB loss "
+            "terms (loss_kl, loss_vq, loss_commit): its loss reads the logits only. Use "
+            "model=dict(type='IBTimmClassifier', ...)"
+        )
+
+
+@HOOKS.register_module()
+class IBLossGuardHook(Hook):
+    """Refuses, before the first training step, a model that would drop the IB terms.
+
+    ``custom_hooks = [dict(type='IBLossGuardHook')]`` (in ``configs/_base_/aib_hooks.py``);
+    see :func:`check_ib_terms_reach_the_loss`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if isinstance(self.model, AIBNet):
-            name = kwargs.get("model_name", args[0] if args else "the *_aib model")
-            raise TypeError(
-                f"model type 'TimmClassifier' with {name!r} would train without the IB loss "
-                "terms (loss_kl, loss_vq, loss_commit): its loss reads the logits only. Use "
-                "model=dict(type='IBTimmClassifier', ...)"
-            )
+    priority = "VERY_HIGH"
+
+    def before_train(self, runner) -> None:
+        """Check the runner's model.
+
+        Raises:
+            TypeError: see :func:`check_ib_terms_reach_the_loss`.
+        """
+        check_ib_terms_reach_the_loss(runner.model)

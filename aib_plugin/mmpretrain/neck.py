@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Optional, Union
 
@@ -10,7 +11,14 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from aib_plugin.layers import AttentionOutput, IBLossTerms, IBOptions, mc_average, run_pooled_ib
+from aib_plugin.layers import (
+    AttentionOutput,
+    IBLossTerms,
+    IBOptions,
+    IBSpatialAttention,
+    mc_average,
+    run_pooled_ib,
+)
 from aib_plugin.layers._validate import check_positive_int
 
 from .layout import DATA_FORMATS, to_nchw
@@ -55,25 +63,26 @@ class IBAttention(BaseModule):
     deterministic unless ``mc_samples`` asks for Monte-Carlo samples, which it averages here
     (for a linear head this equals averaging the logits, as the paper does).
 
-    The IB loss terms (``loss_kl``, ``loss_vq``, ``loss_commit``) and the attention map ride on
-    the output (:class:`IBNeckOutput`) and reach the loss dict and the predictions through
-    ``IBImageClassifier``, which builds the neck with ``standalone=True``. Built any other way
-    (a stock ``ImageClassifier`` would drop the terms silently) it raises, unless
-    ``standalone=True`` says that the caller reads ``ib_terms`` itself.
+    :meth:`forward_ib` returns the features with the IB loss terms (``loss_kl``, ``loss_vq``,
+    ``loss_commit``) and the attention map (:class:`IBNeckOutput`); ``IBImageClassifier`` calls
+    it and adds the terms to the loss dict. A plain ``neck(x)`` call, as MMPretrain's stock
+    ``ImageClassifier`` makes, returns the features alone: fine in evaluation, but in a training
+    forward it raises, since its caller would train without the IB terms.
+
+    Where the attention sits is the classifier's choice (``IBImageClassifier(attention_at=...)``):
+    by default the neck applies it to the stage it reads; placed inside the backbone (the
+    paper's placement, before the last stage), the neck is built with ``with_attention=False``
+    and :meth:`forward_ib` receives what the attention returned in that pass.
 
     Args:
-        in_channels: channels (or embedding size) of the chosen backbone stage; left out,
-            ``IBImageClassifier`` infers it from the backbone (and logs what it found).
+        in_channels: channels (or embedding size) of the map the attention modulates: the
+            chosen backbone stage, or with the attention in the backbone the input of its
+            module; left out, ``IBImageClassifier`` infers it (and logs what it found).
         bottleneck_dim: K, the size of z (paper: 256; 512 for its CIFAR WRN).
         stage_index: which element of the backbone's output tuple to use (default: last).
-        attention_at: None (default): the attention modulates the backbone output the neck
-            reads. A module path of the backbone (e.g. ``'layer4'``): the attention modulates
-            that module's input, as the paper places it before the last stage, and the neck
-            pools the backbone output, the rear's encoding; ``IBImageClassifier`` splices the
-            attention there (``aib_plugin.layers.wrap_stage``) and hands its output to the neck.
-            ``in_channels`` is then the channels at that input.
-        pooled_channels: with ``attention_at``, the channels of the backbone output the
-            bottleneck reads (``IBImageClassifier`` infers it); without, ``in_channels``.
+        pooled_channels: channels of the backbone stage the bottleneck pools; differs from
+            ``in_channels`` only with the attention in the backbone (``IBImageClassifier``
+            infers it).
         hidden_channels: width of the light attention head (default ``max(C // 16, 8)``).
         relu_output: return ``relu(z)`` (True: a linear head then is the paper's ``ReLU ->
             Linear`` decoder) or z itself (False: for a head that starts with the decoder's
@@ -82,9 +91,9 @@ class IBAttention(BaseModule):
             with a non-linear head they average z, not the logits as the paper does.
         data_format: ``'auto'``, ``'NCHW'``, ``'NHWC'`` (timm Swin) or ``'NLC'`` (ViT tokens).
         num_prefix_tokens: class/register tokens to drop from ``'NLC'`` input (None: infer).
-        standalone: allow building outside an IB-aware model, for code that calls the neck
-            itself and adds the output's ``ib_terms`` to its loss. MMPretrain's
-            ``ImageClassifier`` refuses the neck even so (it would drop the terms).
+        with_attention: True (default): the neck holds and applies the attention. False: the
+            attention sits upstream (``IBImageClassifier`` builds it with
+            :meth:`build_attention` and places it in the backbone).
         init_cfg: MMEngine initialisation config.
         **ib_options: the IB options shared with the timm models, documented once in
             :class:`aib_plugin.layers.IBOptions`: ``num_anchors``, ``learn_anchors``,
@@ -92,9 +101,11 @@ class IBAttention(BaseModule):
             ``WarmupParamHook(module_name='neck.objective', param_name='beta')``),
             ``codebook_weight``, ``commitment_weight``, ``area_weight``, ``area_mode``,
             ``area_free``, ``area_gate``, ``initial_attention``, ``head_kernel_size``.
+            ``standalone`` (no longer needed) is accepted with a ``DeprecationWarning``.
 
     Raises:
-        TypeError: for an option that is neither the neck's nor an IB option.
+        TypeError: for an option that is neither the neck's nor an IB option, and for
+            ``attention_at`` (an option of ``IBImageClassifier``).
     """
 
     def __init__(
@@ -102,34 +113,41 @@ class IBAttention(BaseModule):
         in_channels: Optional[int] = None,
         bottleneck_dim: int = 256,
         stage_index: int = -1,
-        attention_at: Optional[str] = None,
         pooled_channels: Optional[int] = None,
         hidden_channels: Optional[int] = None,
         relu_output: bool = True,
         data_format: str = "auto",
         num_prefix_tokens: Optional[int] = None,
-        standalone: bool = False,
+        with_attention: bool = True,
         init_cfg: Optional[dict] = None,
         **ib_options: Any,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not standalone:
-            raise RuntimeError(
-                "IBAttention was built outside an IB-aware model: a stock ImageClassifier (and its "
-                "heads) would silently drop the IB loss terms loss_kl / loss_vq / loss_commit. "
-                "Use model=dict(type='IBImageClassifier', ...) instead of 'ImageClassifier'."
+        if ib_options.pop("standalone", None) is not None:  # once needed outside the classifier
+            warnings.warn(
+                "IBAttention(standalone=...) is deprecated and ignored: the neck builds anywhere, "
+                "and a training forward through a plain neck(x) call raises",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if "attention_at" in ib_options:
+            raise TypeError(
+                f"IBAttention got attention_at={ib_options['attention_at']!r}: where the attention "
+                "sits is the classifier's option, model=dict(type='IBImageClassifier', "
+                "attention_at=..., neck=dict(type='IBAttention')) (IBImageClassifier also reads it "
+                "from the neck config)"
             )
         options, unknown = IBOptions.split(dict(ib_options, bottleneck_dim=bottleneck_dim))
         if unknown:
             raise TypeError(
                 f"IBAttention got unknown options {sorted(unknown)}; its own are in_channels, "
-                "bottleneck_dim, stage_index, attention_at, pooled_channels, hidden_channels, "
-                "relu_output, data_format, "
-                f"num_prefix_tokens, standalone, and the IB options {list(IBOptions.names())}"
+                "bottleneck_dim, stage_index, pooled_channels, hidden_channels, relu_output, "
+                "data_format, num_prefix_tokens, with_attention, and the IB options "
+                f"{list(IBOptions.names())}"
             )
         if in_channels is None:
             raise ValueError(
-                "IBAttention needs in_channels, the channels of the backbone stage it reads; "
+                "IBAttention needs in_channels, the channels of the map the attention modulates; "
                 "IBImageClassifier infers it from the backbone when the neck config leaves it out"
             )
         check_positive_int("in_channels", in_channels)
@@ -139,15 +157,13 @@ class IBAttention(BaseModule):
             raise ValueError(f"data_format must be one of {DATA_FORMATS}, got {data_format!r}")
         if not isinstance(relu_output, bool):
             raise TypeError(f"relu_output must be True or False, got {relu_output!r}")
-        if attention_at is not None and not (isinstance(attention_at, str) and attention_at):
-            raise TypeError(
-                f"attention_at must be a module path of the backbone (e.g. 'layer4'), got "
-                f"{attention_at!r}"
-            )
-        if attention_at is None and pooled_channels not in (None, in_channels):
+        if not isinstance(with_attention, bool):
+            raise TypeError(f"with_attention must be True or False, got {with_attention!r}")
+        if with_attention and pooled_channels not in (None, in_channels):
             raise ValueError(
                 f"pooled_channels={pooled_channels} differs from in_channels={in_channels}, but "
-                "without attention_at the neck pools the map the attention modulates"
+                "the neck pools the map its own attention modulates; place the attention in the "
+                "backbone (IBImageClassifier attention_at=...) to pool another stage"
             )
         pooled_channels = in_channels if pooled_channels is None else pooled_channels
         check_positive_int("pooled_channels", pooled_channels)
@@ -155,16 +171,14 @@ class IBAttention(BaseModule):
         self.in_channels = in_channels
         self.out_channels = bottleneck_dim
         self.stage_index = stage_index
-        self.attention_at = attention_at
         self.pooled_channels = pooled_channels
+        self.hidden_channels = hidden_channels
         self.data_format = data_format
         self.num_prefix_tokens = num_prefix_tokens
         self.relu_output = relu_output
-        self.attention = options.attention(
-            in_channels, options.light_head(in_channels, hidden_channels)
-        )
+        self.with_attention = with_attention
+        self.attention = self.build_attention() if with_attention else None
         self.bottleneck = options.bottleneck(pooled_channels)
-        # with attention_at, IBImageClassifier moves the attention into the backbone
         self._num_anchors = options.num_anchors
         self.decoder_act = options.decoder(num_classes=0)  # the decoder's ReLU
         self.objective = options.objective()
@@ -173,6 +187,15 @@ class IBAttention(BaseModule):
     def num_anchors(self) -> Optional[int]:
         """Q, or None without quantization."""
         return self._num_anchors
+
+    def build_attention(self) -> IBSpatialAttention:
+        """A new IB attention for ``in_channels`` channels with this neck's options.
+
+        The neck's own (``with_attention=True``), or the one ``IBImageClassifier`` places in the
+        backbone: one recipe for both.
+        """
+        head = self.options.light_head(self.in_channels, self.hidden_channels)
+        return self.options.attention(self.in_channels, head)
 
     def select_stage(
         self,
@@ -200,35 +223,55 @@ class IBAttention(BaseModule):
         channels = self.in_channels if channels is None else channels
         return to_nchw(inputs[self.stage_index], channels, self.data_format, self.num_prefix_tokens)
 
-    def forward(
+    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> tuple[torch.Tensor]:
+        """``(features,)`` as every MMPretrain neck returns: evaluation and inference only.
+
+        Raises:
+            TypeError: in a training forward (training mode, gradients on): the caller reads the
+                features only, so the IB terms would never reach the loss; IB-aware callers
+                use :meth:`forward_ib` (``model=dict(type='IBImageClassifier', ...)``).
+            RuntimeError: without its own attention (``with_attention=False``), which only
+                :meth:`forward_ib` can receive.
+        """
+        if self.attention is not None and self.training and torch.is_grad_enabled():
+            raise TypeError(
+                "IBAttention was called as a plain neck, neck(x), in a training forward: the "
+                "caller (e.g. MMPretrain's ImageClassifier, whose loss reads the head only) would "
+                "train without the IB loss terms loss_kl / loss_vq / loss_commit. Use "
+                "model=dict(type='IBImageClassifier', ...), which adds them to the loss dict"
+            )
+        return (self.forward_ib(inputs)[0],)
+
+    def forward_ib(
         self,
         inputs: Union[torch.Tensor, Sequence[torch.Tensor]],
         attention: Optional[AttentionOutput] = None,
     ) -> IBNeckOutput:
-        """Return ``(relu(z),)`` (``(z,)`` without ``relu_output``), shape (B, bottleneck_dim),
-        with the IB terms attached.
+        """``(relu(z),)`` (``(z,)`` without ``relu_output``), shape (B, bottleneck_dim), with the
+        IB terms and the attention map attached.
 
         Args:
             inputs: the backbone's output tuple.
-            attention: with ``attention_at``, what the attention inside the backbone returned
-                in this pass (``IBImageClassifier.extract_feat`` collects it); else None.
+            attention: with ``with_attention=False``, what the attention inside the backbone
+                returned in this pass (``IBImageClassifier.extract_feat`` collects it); else
+                None.
 
         Raises:
-            RuntimeError: with ``attention_at`` but no ``attention``, or the other way round.
+            RuntimeError: without its own attention but no ``attention``, or the other way round.
         """
-        if self.attention_at is None:
+        if self.attention is not None:
             if attention is not None:
                 raise RuntimeError(
                     "IBAttention got an attention output, but it applies its own attention "
-                    "(attention_at=None)"
+                    "(with_attention=True)"
                 )
             x = self.select_stage(inputs)
             att, code, terms = run_pooled_ib(x, self.attention, self.bottleneck, self.objective)
         else:
             if attention is None:
                 raise RuntimeError(
-                    f"IBAttention(attention_at={self.attention_at!r}) needs the output of the "
-                    "attention inside the backbone; build the model as IBImageClassifier, whose "
+                    "IBAttention(with_attention=False) needs the output of the attention inside "
+                    "the backbone; build the model as IBImageClassifier(attention_at=...), whose "
                     "extract_feat collects it"
                 )
             x = self.select_stage(inputs, self.pooled_channels)

@@ -11,6 +11,7 @@ from typing import Any
 from timm.layers import register_notrace_module
 
 from ..layers import PaperAttentionHead
+from ..layers.placement import IBAttentionAdapter, IBSequentialStage, IBWrappedStage
 from .export import AttentionOutputWrapper, export_onnx
 from .loss_injection import add_to_backward
 from .model import AIBNet
@@ -22,9 +23,7 @@ from .registry import (
     create_aib_model,
     ensure_aib_model,
     register_aib_model,
-    registered_aib_models,
 )
-from .stage import IBAttentionAdapter, IBSequentialStage, IBWrappedStage
 
 # its resize-if-needed branch depends on tensor shapes, which fx cannot trace
 register_notrace_module(PaperAttentionHead)
@@ -46,7 +45,6 @@ __all__ = [
     "ensure_aib_model",
     "export_onnx",
     "register_aib_model",
-    "registered_aib_models",
 ]
 
 

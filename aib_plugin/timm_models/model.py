@@ -1,13 +1,11 @@
 """``AIBNet``: any timm backbone with IB spatial attention, a variational bottleneck and decoder.
 
-Data path (paper placement, ``attention_stage=-1``)::
+Data path (paper placement, ``attention_at=-1``)::
 
     backbone front -> IBSpatialAttention -> last stage [-> rest of forward_features]
       -> backbone pre-logits (global pool, ...) -> VariationalBottleneck -> z -> IBDecoder
 """
 
-import math
-import warnings
 from typing import Any, Optional, Union
 
 import timm
@@ -16,163 +14,16 @@ import torch.nn as nn
 
 from ..layers import (
     AttentionOutput,
-    ConvAttentionHead,
     IBDecoder,
     IBLossTerms,
     IBOptions,
     IBSpatialAttention,
-    PaperAttentionHead,
     mc_average,
-    stride_one_copy,
 )
 from ..layers._validate import check_positive_int
-from .loss_injection import add_to_backward
-from .stage import (
-    IBAttentionAdapter,
-    IBSequentialStage,
-    capture_attention,
-    is_tracing,
-    set_submodule,
-    wrap_stage,
-)
-
-HEADS = ("light", "paper", "conv")
-
-
-class _ProbeDone(Exception):
-    pass
-
-
-def _probe_stage(base: nn.Module, path: str, at_input: bool, in_chans: int) -> torch.Tensor:
-    """Run ``base`` just far enough to capture the input (or output) of the module at ``path``."""
-    module = base.get_submodule(path)
-    captured: list[torch.Tensor] = []
-
-    def pre_hook(_m: nn.Module, args: tuple) -> None:
-        captured.append(args[0])
-        raise _ProbeDone
-
-    def post_hook(_m: nn.Module, _args: tuple, out: Any) -> None:
-        captured.append(out)
-        raise _ProbeDone
-
-    handle = (
-        module.register_forward_pre_hook(pre_hook)
-        if at_input
-        else module.register_forward_hook(post_hook)
-    )
-    cfg_size = tuple(getattr(base, "pretrained_cfg", {}).get("input_size", (3, 224, 224))[-2:])
-    was_training = base.training
-    base.eval()
-    errors = []
-    try:
-        for size in ((64, 64), cfg_size):
-            try:
-                with torch.no_grad():
-                    base.forward_features(torch.zeros(1, in_chans, *size))
-            except _ProbeDone:
-                break
-            except Exception as err:  # a size the base does not accept: try the next one
-                errors.append(f"{size}: {err}")
-    finally:
-        handle.remove()
-        base.train(was_training)
-    if not captured:
-        raise RuntimeError(
-            f"could not run the backbone up to '{path}' to find its feature map shape: "
-            + "; ".join(errors)
-        )
-    return captured[0]
-
-
-def _attention_layout(base: nn.Module, feat: Any, arch: str, where: str) -> dict[str, Any]:
-    """Work out layout, channels and token grid of the feature map the attention will see."""
-    if not isinstance(feat, torch.Tensor) or feat.dim() not in (3, 4):
-        shape = tuple(feat.shape) if isinstance(feat, torch.Tensor) else type(feat).__name__
-        raise TypeError(
-            f"{arch}: the feature map at {where} is not spatial (got {shape}); IB spatial "
-            "attention needs (B, C, H, W), (B, H, W, C) or patch tokens (B, N, C)"
-        )
-    if feat.dim() == 4:
-        nhwc = getattr(base, "output_fmt", "NCHW") == "NHWC"
-        return dict(layout="NHWC" if nhwc else "NCHW", chs=int(feat.shape[-1 if nhwc else 1]))
-    prefix = int(getattr(base, "num_prefix_tokens", 0))
-    grid = getattr(getattr(base, "patch_embed", None), "grid_size", None)
-    if grid is None or int(grid[0]) * int(grid[1]) + prefix != feat.shape[1]:
-        raise TypeError(
-            f"{arch}: the token sequence at {where} (shape {tuple(feat.shape)}) does not map to a "
-            f"patch grid (patch_embed.grid_size={grid}, num_prefix_tokens={prefix})"
-        )
-    return dict(layout="NLC", chs=int(feat.shape[-1]), grid_size=tuple(grid), prefix=prefix)
-
-
-def _stage_path(
-    base: nn.Module, arch: str, feature_info: list, attention_stage: Union[int, str]
-) -> str:
-    """Module path of the stage the attention goes in front of (or behind, for ``'output'``)."""
-    if attention_stage == "output":
-        return feature_info[-1]["module"]
-    if isinstance(attention_stage, str):
-        try:
-            base.get_submodule(attention_stage)
-        except AttributeError:
-            raise ValueError(
-                f"attention_stage={attention_stage!r} is not a module of {arch} (give a feature "
-                "stage index, 'output', or a dotted module path)"
-            ) from None
-        return attention_stage
-    if isinstance(attention_stage, bool) or not isinstance(attention_stage, int):
-        raise TypeError(
-            f"attention_stage must be an int, 'output' or a module path, got {attention_stage!r}"
-        )
-    if not -len(feature_info) <= attention_stage < len(feature_info):
-        raise ValueError(
-            f"attention_stage={attention_stage} is out of range for {arch}'s "
-            f"{len(feature_info)} feature stages"
-        )
-    return feature_info[attention_stage]["module"]
-
-
-def _check_injection_options(in_backward: Any, grad_scale: Any) -> None:
-    if not isinstance(in_backward, bool):
-        raise TypeError(f"ib_loss_in_backward must be True or False, got {in_backward!r}")
-    if grad_scale is None:
-        return
-    if (
-        isinstance(grad_scale, bool)
-        or not isinstance(grad_scale, (int, float))
-        or not math.isfinite(grad_scale)
-        or grad_scale <= 0
-    ):
-        raise ValueError(
-            "ib_loss_grad_scale must be a positive number (1/N for N gradient-accumulation "
-            f"steps, written as a decimal, e.g. 0.25) or None, got {grad_scale!r}"
-        )
-
-
-def _check_not_fp16(out: torch.Tensor) -> None:
-    """Refuse fp16 under ``ib_loss_in_backward``: a GradScaler would not scale the IB terms."""
-    devices = {out.device.type, "cpu", "cuda"}
-    autocast = [d for d in sorted(devices) if _autocast_dtype(d) == torch.float16]
-    if out.dtype == torch.float16 or autocast:
-        where = f"fp16 autocast on {', '.join(autocast)}" if autocast else "fp16 outputs"
-        raise RuntimeError(
-            f"AIBNet(ib_loss_in_backward=True) refuses {where}: fp16 training scales the loss "
-            "with a GradScaler, which cannot scale the IB terms injected into backward, so they "
-            "would be trained at 1/scale. Use bf16 autocast (timm's train.py: --amp "
-            "--amp-dtype bfloat16), or leave ib_loss_in_backward off and add "
-            "model.ib_loss().total() to the loss the scaler scales "
-            "(aib_plugin.timm_models.AIBClassificationTask does that)."
-        )
-
-
-def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
-    try:
-        if torch.is_autocast_enabled(device_type):
-            return torch.get_autocast_dtype(device_type)
-    except RuntimeError:  # a device type this build does not know
-        pass
-    return None
+from ..layers.placement import IBAttentionAdapter, IBSequentialStage, capture_attention, is_tracing
+from .loss_injection import IBLossTracker, check_injection_options
+from .placement import HEADS, Placement, place_attention, placement_option
 
 
 class AIBNet(nn.Module):
@@ -185,14 +36,16 @@ class AIBNet(nn.Module):
         num_classes: classes of the decoder; 0 makes ``forward`` return z (a feature extractor).
         in_chans: input channels.
         global_pool: pooling type passed to the base; ``''`` disables pooling (and the IB head).
-        attention_stage: index into the base's ``feature_info`` of the stage whose input the
-            attention modulates. None (default) means -1, the last stage as in the paper, except
-            for class-token-pooled token models (ViT), where it is -2: their last block reads the
-            patch tokens only through a per-token LayerNorm, which cancels the modulation, so it
-            must act before the last two blocks (-1 is refused there). ``'output'`` to
-            modulate the output of the last stage instead; or the dotted path of any module of
-            the base whose input to modulate (e.g. ``'stages.3.blocks'``: ConvNeXt stages start
-            with a per-pixel LayerNorm, which would cancel a spatial modulation of their input).
+        attention_at: where the attention goes (the name the MMPretrain neck uses too): an
+            index into the base's ``feature_info`` of the stage whose input it modulates. None
+            (default) means -1, the last stage as in the paper, except for class-token-pooled
+            token models (ViT), where it is -2: their last block reads the patch tokens only
+            through a per-token LayerNorm, which cancels the modulation, so it must act before
+            the last two blocks (-1 is refused there). ``'output'`` to modulate the output of
+            the last stage instead; or the dotted path of any module of the base whose input to
+            modulate (e.g. ``'stages.3.blocks'``: ConvNeXt stages start with a per-pixel
+            LayerNorm, which would cancel a spatial modulation of their input). The module it
+            lands on is ``attention_path``.
         head: ``'light'``, ``'paper'`` (a stride-1 copy of the stage, Attention Branch style) or
             ``'conv'`` (one kxk conv, k = ``head_kernel_size``: the authors' CIFAR VGG head).
         decoder_hidden_dim: H for a decoder ``Linear(K, H), ReLU, Linear(H, classes)`` (the
@@ -211,6 +64,7 @@ class AIBNet(nn.Module):
             and a backward into parameters that already hold gradients of an earlier backward
             is refused: gradient accumulation divides the loss (timm's ``--grad-accum-steps N``
             by N), so pass ``1 / N``. An explicit value is trusted.
+        attention_stage: the former name of ``attention_at``, still accepted (not both).
         **kwargs: the IB options shared with the MMPretrain neck, documented once in
             :class:`aib_plugin.layers.IBOptions` (``bottleneck_dim``, ``num_anchors``,
             ``learn_anchors``, ``modulation``, ``kl``, ``mc_samples``, ``beta``,
@@ -229,11 +83,12 @@ class AIBNet(nn.Module):
         num_classes: int = 1000,
         in_chans: int = 3,
         global_pool: Optional[str] = None,
-        attention_stage: Optional[Union[int, str]] = None,
+        attention_at: Optional[Placement] = None,
         head: str = "light",
         decoder_hidden_dim: Optional[int] = None,
         ib_loss_in_backward: bool = False,
         ib_loss_grad_scale: Optional[float] = None,
+        attention_stage: Optional[Placement] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -242,7 +97,8 @@ class AIBNet(nn.Module):
         if global_pool == "" and num_classes > 0:
             raise ValueError("global_pool='' (no pooling) needs num_classes=0: z needs pooling")
         check_positive_int("in_chans", in_chans)
-        _check_injection_options(ib_loss_in_backward, ib_loss_grad_scale)
+        check_injection_options(ib_loss_in_backward, ib_loss_grad_scale)
+        option_name, at = placement_option(attention_at, attention_stage)
         options, base_kwargs = IBOptions.split(kwargs)
         self.options = options
         self.objective = options.objective()
@@ -252,47 +108,16 @@ class AIBNet(nn.Module):
         base = timm.create_model(
             base_arch, pretrained=False, num_classes=0, in_chans=in_chans, **base_kwargs
         )
-        feature_info = getattr(base, "feature_info", None)
-        if not feature_info:
-            raise TypeError(f"{base_arch} has no feature_info: cannot find its stages")
-        at_input = attention_stage != "output"
-        token_pooled = getattr(base, "global_pool", None) == "token"
-        if attention_stage is None:
-            attention_stage = -2 if token_pooled and len(feature_info) > 2 else -1
-        path = _stage_path(base, base_arch, feature_info, attention_stage)
-        where = f"the {'input' if at_input else 'output'} of '{path}'"
-        info = _attention_layout(
-            base, _probe_stage(base, path, at_input, in_chans), base_arch, where
+        path = place_attention(
+            base,
+            base_arch,
+            option_name,
+            at,
+            head=head,
+            options=options,
+            in_chans=in_chans,
+            head_classes=num_classes if num_classes > 0 else bottleneck_dim,
         )
-        last = feature_info[-1]["module"]
-        if info["layout"] == "NLC" and token_pooled and (path == last or not at_input):
-            raise ValueError(
-                f"{base_arch} pools its class token, which reads the patch tokens of the last "
-                f"block only through a per-token LayerNorm: attention at {where} would not "
-                "change the logits. Use attention_stage=-2 (or earlier), or global_pool='avg'"
-            )
-        stage = base.get_submodule(path)
-        if head == "paper":
-            if info["layout"] != "NCHW" or not at_input:
-                raise ValueError(
-                    "head='paper' needs a convolutional (NCHW) stage and attention at its input; "
-                    f"{base_arch} at {where} gives layout {info['layout']}"
-                )
-            stage_out = _probe_stage(base, path, False, in_chans)
-            att_head: Union[str, nn.Module] = PaperAttentionHead(
-                stride_one_copy(stage),
-                int(stage_out.shape[1]),
-                num_classes if num_classes > 0 else bottleneck_dim,
-            )
-        elif head == "conv":
-            att_head = ConvAttentionHead(info["chs"], kernel_size=options.head_kernel_size)
-        else:
-            att_head = options.light_head(info["chs"])
-        attention = options.attention(info["chs"], att_head)
-        adapter = IBAttentionAdapter(
-            attention, info["layout"], info.get("grid_size"), info.get("prefix", 0)
-        )
-        set_submodule(base, path, wrap_stage(stage, adapter, at_input))
 
         self.backbone = base
         self.base_arch = base_arch
@@ -306,7 +131,7 @@ class AIBNet(nn.Module):
         self.num_features = base.num_features
         self.head_hidden_size = bottleneck_dim
         self.bottleneck_dim = bottleneck_dim
-        self.feature_info = [dict(f, module="backbone." + f["module"]) for f in feature_info]
+        self.feature_info = [dict(f, module="backbone." + f["module"]) for f in base.feature_info]
         if hasattr(base, "output_fmt"):
             self.output_fmt = base.output_fmt
         self.bottleneck = options.bottleneck(
@@ -314,16 +139,12 @@ class AIBNet(nn.Module):
         )
         self.decoder_hidden_dim = decoder_hidden_dim
         self.decoder = options.decoder(num_classes, decoder_hidden_dim)
-        self._mc_samples = (options.attention_samples, options.code_samples)
-        self._ib_terms = None  # Optional[IBLossTerms], kept outside TorchScript
-        self._pending_attention = None  # Optional[AttentionOutput]: forward_features -> head
-        self._last_attention = None  # Optional[AttentionOutput]: attention_output()
-        self._ib_state = "no forward yet"
         self.ib_loss_in_backward = ib_loss_in_backward
         self.ib_loss_grad_scale = ib_loss_grad_scale
-        self._ib_read = True  # the terms of the last training forward reached a loss
-        self._ib_unread_warned = False
-        self._ib_dropped = False  # an injected output's graph was freed without backward
+        self._mc_samples = (options.attention_samples, options.code_samples)
+        self._ib_tracker = IBLossTracker()  # the IB terms of the last training forward
+        self._pending_attention = None  # Optional[AttentionOutput]: forward_features -> head
+        self._last_attention = None  # Optional[AttentionOutput]: attention_output()
 
     # --- the IB parts -------------------------------------------------------------------------
 
@@ -345,16 +166,7 @@ class AIBNet(nn.Module):
             RuntimeError: if there was no training-mode forward since the last evaluation forward,
                 or with ``ib_loss_in_backward=True`` (the terms are in the gradient already).
         """
-        if self.ib_loss_in_backward:
-            raise RuntimeError(
-                "ib_loss(): this model has ib_loss_in_backward=True, so backward through its "
-                "output already adds the IB terms; adding model.ib_loss().total() to the loss "
-                "would count them twice. Log them with model.ib_log_values(), or build the "
-                "model with ib_loss_in_backward=False to add ib_loss().total() yourself."
-            )
-        terms = self._terms()
-        self._ib_read = True
-        return terms
+        return self._ib_tracker.take(self.ib_loss_in_backward)
 
     @torch.jit.unused
     def ib_log_values(self) -> dict[str, float]:
@@ -364,17 +176,7 @@ class AIBNet(nn.Module):
         :meth:`IBLossTerms.log_values`. Works with ``ib_loss_in_backward`` on or off; reading
         them does not add them to any loss.
         """
-        return self._terms().log_values()
-
-    @torch.jit.unused
-    def _terms(self) -> IBLossTerms:
-        if self._ib_terms is None:
-            raise RuntimeError(
-                "ib_loss(): no IB loss terms to return (reason: "
-                f"{self._ib_state}). They exist only after a forward pass in training mode "
-                "(model.train()); an eval forward clears them."
-            )
-        return self._ib_terms
+        return self._ib_tracker.peek().log_values()
 
     @torch.jit.unused
     def attention_output(self) -> AttentionOutput:
@@ -402,85 +204,26 @@ class AIBNet(nn.Module):
         return features
 
     @torch.jit.unused
-    def _record(self, z_out: Any, training: bool) -> None:
+    def _track_ib_terms(self, z_out: Any, out: torch.Tensor, out_is_logits: bool) -> torch.Tensor:
+        """Record this forward's attention and IB terms; ``out``, tied to them with injection."""
         attention, self._pending_attention = self._pending_attention, None
         self._last_attention = attention
-        if training and attention is None:
+        if not self.training:
+            self._ib_tracker.clear()
+            return out
+        if attention is None:
             raise RuntimeError(
                 "AIBNet: forward_head() in training needs the attention of a forward_features() "
                 "call just before it (the IB terms use it); call model(x), or forward_features "
                 "then forward_head"
             )
-        if training:
-            grad = torch.is_grad_enabled()
-            if grad:
-                self._check_last_terms_used()
-            self._ib_terms = self.objective(z_out, attention)
-            self._ib_state = "training forward"
-            # terms that nothing can train (no grad, frozen) need no reading
-            self._ib_read = not (grad and self._ib_terms.total().requires_grad)
-        else:
-            self._ib_terms = None
-            self._ib_state = "the last forward was in eval mode"
-
-    @torch.jit.unused
-    def _check_last_terms_used(self) -> None:
-        """Refuse (injection) or warn once (no injection) when the last IB terms were dropped."""
-        if self.ib_loss_in_backward:
-            if self._ib_dropped:
-                self._ib_dropped = False
-                raise RuntimeError(
-                    "AIBNet(ib_loss_in_backward=True): the IB terms of an earlier training "
-                    "forward never reached backward: the loss did not use that forward's output "
-                    "(the logits, or z), so backward never passed through it and the IB terms "
-                    "were dropped. Compute the loss from the model output, run forwards that "
-                    "train nothing under torch.no_grad(), or turn ib_loss_in_backward off and add "
-                    "model.ib_loss().total() to the loss yourself."
-                )
-        elif not self._ib_read and not self._ib_unread_warned:
-            self._ib_unread_warned = True
-            warnings.warn(
-                "AIBNet: the IB terms (KL, anchor losses) of the last training forward were never "
-                "read, so the loss trains without them. Add model.ib_loss().total() to the "
-                "loss, or build the model with ib_loss_in_backward=True (timm's train.py: "
-                "--model-kwargs ib_loss_in_backward=True) so backward through the logits adds "
-                "them. (Warned once per model.)",
-                UserWarning,
-                stacklevel=2,
-            )
-
-    @torch.jit.unused
-    def _inject(self, out: torch.Tensor) -> torch.Tensor:
-        """``out`` tied to the IB total in backward (``ib_loss_in_backward``), else ``out``."""
-        if not self.ib_loss_in_backward or not torch.is_grad_enabled() or self._ib_terms is None:
-            return out
-        total = self._ib_terms.total()
-        if not total.requires_grad:  # nothing to train (frozen): no backward will come
-            return out
-        _check_not_fp16(out)
-        self._ib_read = True
-        scale = 1.0 if self.ib_loss_grad_scale is None else float(self.ib_loss_grad_scale)
-        return add_to_backward(out, total, scale, self._on_ib_backward, self._on_ib_dropped)
-
-    @torch.jit.unused
-    def _on_ib_backward(self) -> None:
-        """Backward reached the injected output: refuse a gradient accumulation it would break."""
-        if self.ib_loss_grad_scale is not None:
-            return
-        probe = self._ib_grad_probe()
-        if probe is not None and probe.grad is not None and bool(probe.grad.any()):
-            raise RuntimeError(
-                "AIBNet(ib_loss_in_backward=True): this backward adds to gradients an earlier "
-                "backward left (gradient accumulation). The loop likely divides each loss by "
-                "the number of accumulation steps (timm's --grad-accum-steps N divides by N), "
-                "which the injected IB terms cannot see: pass ib_loss_grad_scale=1/N (e.g. "
-                "--model-kwargs ib_loss_in_backward=True ib_loss_grad_scale=0.25 for N=4; an "
-                "explicit scale is trusted), or call optimizer.zero_grad() before each backward."
-            )
-
-    @torch.jit.unused
-    def _on_ib_dropped(self) -> None:
-        self._ib_dropped = True
+        # a gated area price scales by the classifier's confidence, read from the logits
+        terms = self.objective.gate(
+            self.objective(z_out, attention), out if out_is_logits else None
+        )
+        return self._ib_tracker.record(
+            terms, out, self.ib_loss_in_backward, self.ib_loss_grad_scale, self._ib_grad_probe
+        )
 
     @torch.jit.unused
     def _ib_grad_probe(self) -> Optional[nn.Parameter]:
@@ -541,34 +284,29 @@ class AIBNet(nn.Module):
         attention_samples, z_samples = self._num_samples()
         pooled = self.backbone.forward_head(x, pre_logits=True)
         z_out = self.bottleneck(pooled)
+        returns_z = pre_logits or self.num_classes == 0
+        if returns_z:
+            if self.training:
+                out = z_out.z
+            elif attention_samples > 1:
+                out = mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
+            else:
+                out = z_out.mu
+        else:
+            out = self.decoder(z_out.z)
+            total = attention_samples * z_samples
+            if total > 1:
+                out = mc_average(out, out.shape[0] // total)
         if not torch.jit.is_scripting():
             if not is_tracing():
-                self._record(z_out, self.training)
+                return self._track_ib_terms(z_out, out, not returns_z)
         elif self.training and self.ib_loss_in_backward:
             raise RuntimeError(
                 "AIBNet(ib_loss_in_backward=True): a TorchScript module cannot add the IB terms "
                 "to backward (nor record them for ib_loss()); train the eager model (drop timm's "
                 "--torchscript) and script it for deployment"
             )
-        if pre_logits or self.num_classes == 0:
-            if self.training:
-                if not torch.jit.is_scripting():
-                    if not is_tracing():
-                        self._ib_terms = self.objective.gate(self._ib_terms, None)
-                        return self._inject(z_out.z)
-                return z_out.z
-            if attention_samples > 1:
-                return mc_average(z_out.mu, z_out.mu.shape[0] // attention_samples)
-            return z_out.mu
-        logits = self.decoder(z_out.z)
-        total = attention_samples * z_samples
-        if total > 1:
-            logits = mc_average(logits, logits.shape[0] // total)
-        if self.training and not torch.jit.is_scripting():
-            if not is_tracing():
-                self._ib_terms = self.objective.gate(self._ib_terms, logits)
-                return self._inject(logits)
-        return logits
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))

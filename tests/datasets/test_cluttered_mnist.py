@@ -245,3 +245,211 @@ def test_published_anchors():
         ("DRAW, 8 glimpses", 100, 8): 3.36,
     }
     assert all(e.reference for e in PUBLISHED_TEST_ERRORS)
+
+
+# fresh clutter per epoch ------------------------------------------------------------------------
+
+
+def test_fresh_clutter_is_fixed_by_seed_and_epoch_and_changes_with_the_epoch():
+    a = make_cluttered_mnist("train", num_images=16, seed=3, epoch=1)
+    b = make_cluttered_mnist("train", num_images=16, seed=3, epoch=1)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x, y)
+    fixed = make_cluttered_mnist("train", num_images=16, seed=3)
+    for other in (
+        make_cluttered_mnist("train", num_images=16, seed=3, epoch=2),
+        make_cluttered_mnist("train", num_images=16, seed=4, epoch=1),
+        fixed,
+    ):
+        # the same digits and labels, other clutter and positions (hence other boxes)
+        assert np.array_equal(a.labels, other.labels)
+        assert np.array_equal(a.source_indices, other.source_indices)
+        assert all(not np.array_equal(x, y) for x, y in zip(a.images, other.images, strict=True))
+        assert (a.boxes != other.boxes).any(axis=1).mean() > 0.8
+    # image i depends on (seed, split, epoch, i) only: neither num_images nor the other images
+    first = make_cluttered_mnist("train", num_images=5, seed=3, epoch=1)
+    assert np.array_equal(first.images, a.images[:5]) and np.array_equal(first.boxes, a.boxes[:5])
+    pool = load_mnist_split("train")
+    image, box = cm.fresh_cluttered_mnist_image(pool, 9, 1, "train", seed=3)
+    assert np.array_equal(image, a.images[9]) and np.array_equal(box, a.boxes[9])
+    other_split = make_cluttered_mnist("val", num_images=4, seed=3, epoch=1)
+    assert not np.array_equal(other_split.boxes, a.boxes[:4])
+
+
+def test_fresh_clutter_keeps_the_digit_whole_inside_its_box():
+    clean = load_mnist_split("test").images
+    split = make_cluttered_mnist("test", canvas=100, num_distractors=8, num_images=20, epoch=4)
+    bare = make_cluttered_mnist("test", canvas=100, num_distractors=0, num_images=20, epoch=4)
+    assert np.array_equal(split.boxes, bare.boxes)  # the digit's position is drawn first
+    assert (split.images >= bare.images).all() and (split.images > bare.images).any()
+    for image, box, source in zip(bare.images, bare.boxes, bare.source_indices, strict=True):
+        assert _outside_box(image, box).max() == 0
+        digit = clean[source]
+        ys, xs = np.nonzero(digit)
+        x1, y1, x2, y2 = box
+        tight = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        assert np.array_equal(image[y1:y2, x1:x2], tight)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(epoch=-1), ValueError, "epoch must be an int >= 0, got -1"),
+        (dict(epoch=1.0), TypeError, "epoch"),
+        (dict(epoch=True), TypeError, "epoch"),
+    ],
+)
+def test_bad_epoch(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_cluttered_mnist(num_images=1, **kwargs)
+    pool = load_mnist_split("test")
+    with pytest.raises(ValueError, match="index must be < 10000"):
+        cm.fresh_cluttered_mnist_image(pool, 10_000, 0, "test")
+
+
+# fresh clutter through MMPretrain: the dataset, a DataLoader's workers, the Runner ----------------
+
+FRESH = dict(type="ClutteredMNIST", split="train", num_images=8, seed=5, fresh_clutter=True)
+PACK = dict(type="PackInputs", meta_keys=("sample_idx", "img_shape", "gt_bbox"))
+
+
+def _build(**overrides):
+    from mmpretrain.registry import DATASETS
+
+    import aib_plugin.mmpretrain  # noqa: F401  (registers ClutteredMNIST, DatasetEpochHook)
+
+    return DATASETS.build({**FRESH, "pipeline": [PACK], **overrides})
+
+
+def test_the_dataset_draws_the_epoch_that_set_epoch_names():
+    dataset = _build()
+    assert dataset.epoch == -1 and "fresh_clutter: True (epoch -1)" in repr(dataset)
+    with pytest.raises(RuntimeError, match=r"custom_hooks=\[dict\(type='DatasetEpochHook'\)\]"):
+        dataset[0]  # no silent reuse of one clutter when nothing sets the epoch
+    for epoch in (0, 3, 1):
+        dataset.set_epoch(epoch)
+        expected = make_cluttered_mnist("train", num_images=8, seed=5, epoch=epoch)
+        for i in range(8):
+            item = dataset[i]
+            assert np.array_equal(item["inputs"][1].numpy(), expected.images[i])
+            assert np.array_equal(item["data_samples"].gt_bbox, expected.boxes[i])
+            assert int(item["data_samples"].gt_label) == expected.labels[i]
+    # the default keeps the fixed split whatever the epoch
+    fixed = _build(fresh_clutter=False)
+    fixed.set_epoch(2)
+    reference = make_cluttered_mnist("train", num_images=8, seed=5)
+    assert np.array_equal(fixed[4]["inputs"][0].numpy(), reference.images[4])
+    with pytest.raises(ValueError, match="epoch must be an int >= 0, got -2"):
+        dataset.set_epoch(-2)
+    with pytest.raises(TypeError, match="fresh_clutter must be True or False, got 'yes'"):
+        _build(fresh_clutter="yes")
+
+
+def _batches(loader) -> dict[int, np.ndarray]:
+    """Image of each sample index in one pass of ``loader``."""
+    images = {}
+    for batch in loader:
+        for inputs, sample in zip(batch["inputs"], batch["data_samples"], strict=True):
+            images[sample.sample_idx] = inputs[0].numpy()
+    return images
+
+
+@pytest.mark.parametrize("context", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
+def test_set_epoch_reaches_persistent_dataloader_workers(context):
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+
+    dataset = _build()
+    loader = DataLoader(
+        dataset,
+        batch_size=3,
+        num_workers=2,
+        persistent_workers=True,
+        collate_fn=pseudo_collate,
+        multiprocessing_context=context,
+    )
+    seen = {}
+    for epoch in (0, 1, 2):
+        dataset.set_epoch(epoch)  # in the main process, after the workers started (epoch > 0)
+        seen[epoch] = _batches(loader)
+        expected = make_cluttered_mnist("train", num_images=8, seed=5, epoch=epoch)
+        assert sorted(seen[epoch]) == list(range(8))
+        for i, image in seen[epoch].items():
+            assert np.array_equal(image, expected.images[i]), (epoch, i)
+    assert all(not np.array_equal(seen[0][i], seen[1][i]) for i in range(8))
+
+
+def test_the_runner_with_persistent_workers_and_the_hook_draws_each_epoch(tmp_path):
+    import torch
+    from mmengine.hooks import Hook
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class TinyClassifier(BaseModel):
+        def __init__(self) -> None:
+            super().__init__(data_preprocessor=dict(type="BaseDataPreprocessor"))
+            self.fc = torch.nn.Linear(1, 10)
+
+        def forward(self, inputs, data_samples=None, mode="tensor"):
+            x = torch.stack(inputs).float().mean(dim=(1, 2, 3))[:, None] / 255
+            labels = torch.stack([s.gt_label for s in data_samples]).view(-1)
+            return {"loss": torch.nn.functional.cross_entropy(self.fc(x), labels)}
+
+    class Recorder(Hook):
+        def __init__(self) -> None:
+            self.images: dict[int, dict[int, np.ndarray]] = {}
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            epoch = self.images.setdefault(runner.epoch, {})
+            for inputs, sample in zip(
+                data_batch["inputs"], data_batch["data_samples"], strict=True
+            ):
+                epoch[sample.sample_idx] = inputs[0].numpy()
+
+    recorder = Recorder()
+    runner = Runner(
+        model=TinyClassifier(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset={**FRESH, "pipeline": [PACK]},
+            sampler=dict(type="DefaultSampler", shuffle=True),
+            collate_fn=dict(type="pseudo_collate"),
+            batch_size=4,
+            num_workers=2,
+            persistent_workers=True,  # as MMPretrain's tools/train.py forces
+        ),
+        train_cfg=dict(by_epoch=True, max_epochs=3),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+        default_hooks=dict(checkpoint=dict(type="CheckpointHook", interval=100)),
+        custom_hooks=[dict(type="DatasetEpochHook"), recorder],
+        default_scope="mmpretrain",
+        randomness=dict(seed=0),
+    )
+    runner.train()
+    assert sorted(recorder.images) == [0, 1, 2]
+    for epoch, images in recorder.images.items():
+        expected = make_cluttered_mnist("train", num_images=8, seed=5, epoch=epoch)
+        assert sorted(images) == list(range(8))
+        for i, image in images.items():
+            assert np.array_equal(image, expected.images[i]), (epoch, i)
+
+
+def test_the_hook_refuses_a_dataset_without_set_epoch(tmp_path):
+    from mmengine.runner import Runner
+
+    from aib_plugin.mmpretrain import DatasetEpochHook
+
+    runner = Runner(
+        model=dict(type="ImageClassifier", backbone=dict(type="LeNet5", num_classes=10)),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=dict(type="ClutteredDigits", num_images=2, pipeline=[PACK]),
+            sampler=dict(type="DefaultSampler", shuffle=False),
+            batch_size=2,
+        ),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+        default_scope="mmpretrain",
+    )
+    with pytest.raises(TypeError, match="ClutteredDigits has no set_epoch method"):
+        DatasetEpochHook().before_train_epoch(runner)

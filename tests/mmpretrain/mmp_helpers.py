@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from mmpretrain.datasets import CIFAR10
+from mmpretrain.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -16,11 +18,29 @@ TINY_CONFIG = CONFIGS / "resnet18_aib_qt_8xb16_cifar10.py"
 CIFAR10_FILES = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"]
 
 
+#: Imported by child processes (``custom_imports``) to register ``WrittenCIFAR10``.
+HELPERS_MODULE = "tests.mmpretrain.mmp_helpers"
+
+
+@DATASETS.register_module(force=True)
+class WrittenCIFAR10(CIFAR10):
+    """MMPretrain's stock ``CIFAR10``, all its code, for the batches :func:`write_cifar10` writes.
+
+    Only the checksum table differs: stock ``CIFAR10`` pins the official files' md5 sums and
+    downloads the archive when they differ; with no md5 (``None``, which its integrity check
+    skips) it reads any well-formed batches. Build it with ``download=False``.
+    """
+
+    train_list = [[name, None] for name in CIFAR10_FILES]
+    test_list = [["test_batch", None]]
+    meta = {**CIFAR10.meta, "md5": None}
+
+
 def write_cifar10(root: Path, per_batch: int = 8, test: int = 8, seed: int = 0) -> Path:
     """Write CIFAR-10-format pickled batches (random images) under ``root/cifar-10-batches-py``.
 
-    The md5 sums differ from the official files, so they are read with ``OfflineCIFAR10``
-    (``verify_md5=False``), which runs mmpretrain's own CIFAR10 loading code.
+    The md5 sums differ from the official files, so they are read with :class:`WrittenCIFAR10`
+    (``download=False``), which runs mmpretrain's own CIFAR10 loading code.
     """
     rng = np.random.default_rng(seed)
     folder = root / "cifar-10-batches-py"
@@ -66,11 +86,23 @@ def tiny_options(data_root: Path, work_dir: Path, epochs: int = 1) -> list[str]:
     ]
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
         opts += [
-            f"{loader}.dataset.type=OfflineCIFAR10",
+            f"{loader}.dataset.type=WrittenCIFAR10",
             f"{loader}.dataset.data_root={data_root}",
-            f"{loader}.dataset.verify_md5=False",
+            f"{loader}.dataset.download=False",
         ]
     return opts
+
+
+def tiny_config(directory: Path, base: Path = TINY_CONFIG) -> Path:
+    """A config file in ``directory``: ``base`` importing this module too (``WrittenCIFAR10``),
+    for child processes, which import the ``custom_imports`` of the config file."""
+    path = directory / f"written_cifar_{base.stem}.py"
+    path.write_text(
+        f"_base_ = [{str(base)!r}]\n"
+        f"custom_imports = dict(imports=['aib_plugin.mmpretrain', {HELPERS_MODULE!r}], "
+        "allow_failed_imports=False)\n"
+    )
+    return path
 
 
 def subprocess_env() -> dict:

@@ -80,3 +80,26 @@ def test_general_getattr_stays_forbidden() -> None:
     with pytest.raises(pickle.UnpicklingError):
         history_buffer_getattr(torch, "load")
     assert history_buffer_getattr(HistoryBuffer, "mean") is HistoryBuffer.mean
+
+
+def test_building_an_ib_classifier_allows_the_checkpoint_types(no_safe_globals) -> None:
+    """Importing the adapter allows nothing; the Runner builds the model before it resumes, and
+    an IB classifier's init allows the MMEngine types (``tools/train.py CONFIG --resume``)."""
+    from mmpretrain.registry import MODELS
+
+    import aib_plugin.mmpretrain  # noqa: F401  (already imported: registration only)
+
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(_mmengine_like_checkpoint())
+    MODELS.build(
+        dict(
+            type="IBImageClassifier",
+            backbone=dict(type="ResNet_CIFAR", depth=18, stem_channels=8, base_channels=8),
+            neck=dict(type="IBAttention", bottleneck_dim=8),
+            head=dict(type="LinearClsHead", num_classes=2, in_channels=8),
+        )
+    )
+    assert torch.load(_mmengine_like_checkpoint())["meta"]["epoch"] == 2
+    torch.serialization.clear_safe_globals()
+    MODELS.build(dict(type="IBTimmClassifier", model_name="resnet18_aib", num_classes=2))
+    assert torch.load(_mmengine_like_checkpoint())["meta"]["epoch"] == 2

@@ -10,8 +10,6 @@ from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS
 from PIL import Image
 
-from aib_plugin.mmpretrain.cub_boxes import LOCALIZATION_TEST_PIPELINE
-
 # (relative path, class id (1-based), is_train, (width, height), box (x, y, w, h))
 IMAGES = [
     ("001.Black_footed_Albatross/a_1.jpg", 1, 1, (48, 40), (4.0, 6.0, 20.0, 16.0)),
@@ -56,9 +54,15 @@ def cub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _pipeline(size: int = 32) -> list[dict]:
-    pipeline = [dict(t) for t in LOCALIZATION_TEST_PIPELINE]
-    pipeline[1] = dict(type="Resize", scale=(size, size))
-    return pipeline
+    """The localization test pipeline of ``CUBWithBoxes``' docstring: resize only, no crop."""
+    return [
+        dict(type="LoadImageFromFile"),
+        dict(type="Resize", scale=(size, size)),
+        dict(
+            type="PackInputs",
+            meta_keys=("sample_idx", "img_path", "ori_shape", "img_shape", "gt_bbox"),
+        ),
+    ]
 
 
 def test_boxes_follow_image_ids_through_the_pipeline(cub_root: Path):

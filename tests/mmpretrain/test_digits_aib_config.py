@@ -8,9 +8,11 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.registry import HOOKS, MODELS
 
-from .mmp_helpers import CONFIGS
+from .mmp_helpers import CONFIGS, REPO
 
 AIB_CONFIG = CONFIGS / "cluttered_digits" / "resnet18_aib_1xb32_cluttered-digits.py"
+#: the studies' variants of the demo config
+STUDY_CONFIGS = REPO / "projects" / "aib_studies" / "configs"
 
 
 def test_attention_bn_learns_three_times_faster_and_nothing_else_does() -> None:
@@ -34,7 +36,7 @@ def test_the_attention_modulates_the_input_of_the_last_stage() -> None:
     layer4's output (128 channels)."""
     cfg = Config.fromfile(str(AIB_CONFIG))
     model = MODELS.build(cfg.model)
-    assert model.neck.attention_at == "layer4" and model.neck.pooled_channels == 128
+    assert model.attention_at == "layer4" and model.neck.pooled_channels == 128
     seen = []
     handle = model.backbone.layer4.register_forward_hook(lambda m, a, out: seen.append(a[0]))
     model.eval()
@@ -61,12 +63,7 @@ def test_area_weight_warm_up_targets_the_necks_objective() -> None:
 
 
 def test_beta_warm_up_variant_warms_both_weights_of_the_objective() -> None:
-    path = (
-        CONFIGS
-        / "cluttered_digits"
-        / "variants"
-        / "resnet18_aib-beta-warmup_1xb32_cluttered-digits.py"
-    )
+    path = STUDY_CONFIGS / "cluttered_digits" / "resnet18_aib-beta-warmup_1xb32_cluttered-digits.py"
     cfg = Config.fromfile(str(path))
     warmups = [h for h in cfg.custom_hooks if h["type"] == "WarmupParamHook"]
     assert sorted(h["param_name"] for h in warmups) == ["area_weight", "beta"]
@@ -81,8 +78,8 @@ def test_beta_warm_up_variant_warms_both_weights_of_the_objective() -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        CONFIGS / "cluttered_digits" / "variants" / "resnet18_aib-paper_1xb32_cluttered-digits.py",
-        CONFIGS / "cluttered_mnist" / "variants" / "resnet18_aib-paper_1xb32_cluttered-mnist.py",
+        STUDY_CONFIGS / "cluttered_digits" / "resnet18_aib-paper_1xb32_cluttered-digits.py",
+        STUDY_CONFIGS / "cluttered_mnist" / "resnet18_aib-paper_1xb32_cluttered-mnist.py",
     ],
     ids=["digits", "mnist"],
 )

@@ -146,9 +146,12 @@ def test_stage_index_picks_the_backbone_output() -> None:
     assert feats.attention_map.shape == (2, 1, 8, 8)  # stage 2 of ResNet_CIFAR
 
 
-def test_stock_classifier_with_the_neck_fails_at_build() -> None:
-    with pytest.raises(RuntimeError, match="type='IBImageClassifier'"):
-        MODELS.build(_cfg(type="ImageClassifier"))
+def test_stock_classifier_with_the_neck_refuses_its_training_loss() -> None:
+    """MMPretrain's own ImageClassifier builds; its loss, which reads the head only, raises
+    (tests/mmpretrain/test_guards.py runs its train_step)."""
+    model = MODELS.build(_cfg(type="ImageClassifier"))
+    with pytest.raises(TypeError, match="type='IBImageClassifier'"):
+        model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
 
 
 def test_neck_in_channels_mismatch_fails_at_build() -> None:
@@ -178,10 +181,51 @@ def test_a_non_ib_neck_is_refused() -> None:
         MODELS.build(_cfg(neck=None))
 
 
-def test_a_prebuilt_standalone_neck_is_accepted() -> None:
-    neck = IBAttention(64, 16, standalone=True)
+def test_a_prebuilt_neck_is_accepted() -> None:
+    neck = IBAttention(64, 16)
     model = MODELS.build(_cfg(neck=neck))
     assert model.neck is neck
+    with pytest.raises(ValueError, match="with_attention=True.*with_attention=False"):
+        MODELS.build(_cfg(neck=IBAttention(32, 16), attention_at="layer4"))
+    placed = IBAttention(32, 16, pooled_channels=64, with_attention=False)
+    assert MODELS.build(_cfg(neck=placed, attention_at="layer4")).neck is placed
+
+
+def test_the_classifier_places_the_attention() -> None:
+    """One owner: the classifier builds the attention with the neck's options and splices it
+    into the backbone; the neck holds none and pools the backbone output."""
+    cfg = _cfg(
+        neck=dict(type="IBAttention", bottleneck_dim=16, num_anchors=4), attention_at="layer4"
+    )
+    model = MODELS.build(cfg)
+    assert model.attention_at == "layer4" and model.neck.attention is None
+    assert (model.neck.in_channels, model.neck.pooled_channels) == (32, 64)  # inferred
+    assert model.ib_attention is model.backbone.layer4.ib_attention.attn
+    assert model.ib_attention.quantizer.num_anchors == 4  # the neck's options
+    keys = model.state_dict()
+    assert any(k.startswith("backbone.layer4.ib_attention.attn.") for k in keys)
+    assert not any(k.startswith("neck.attention.") for k in keys)
+    losses = model(torch.randn(2, 3, 32, 32), _samples(2), mode="loss")
+    assert {k for k in losses if k.startswith("loss")} == {"loss_cls", "loss_kl", "loss_commit"}
+    model.eval()
+    predictions = model(torch.randn(2, 3, 32, 32), mode="predict")
+    assert predictions[0].attention_map.shape == (8, 8)  # the input of layer4 on a 32x32 image
+
+
+def test_attention_at_aliases_and_one_place_only() -> None:
+    neck = dict(type="IBAttention", bottleneck_dim=16)
+    via_neck = MODELS.build(_cfg(neck=dict(neck, attention_at="layer4")))
+    via_stage = MODELS.build(_cfg(neck=neck, attention_stage="layer4"))
+    assert via_neck.attention_at == via_stage.attention_at == "layer4"
+    assert set(via_neck.state_dict()) == set(via_stage.state_dict())
+    with pytest.raises(
+        ValueError, match="more than once: attention_at='layer4', neck.attention_at"
+    ):
+        MODELS.build(_cfg(neck=dict(neck, attention_at="layer3"), attention_at="layer4"))
+    with pytest.raises(ValueError, match="attention_at='layer4', attention_stage='layer4'"):
+        MODELS.build(_cfg(neck=neck, attention_at="layer4", attention_stage="layer4"))
+    with pytest.raises(TypeError, match="attention_stage must be a module path.*got 3"):
+        MODELS.build(_cfg(neck=neck, attention_stage=3))
 
 
 def test_probe_can_be_skipped_and_the_check_runs_at_forward() -> None:

@@ -1,8 +1,6 @@
-"""The IB statistics travel in the loss dict; the hooks: attention panel, deprecations."""
+"""The IB statistics travel in the loss dict; the hooks: attention panel, validation."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pytest
@@ -14,8 +12,8 @@ from aib_plugin.mmpretrain import IBAttention, attention_panel
 
 
 def test_statistics_of_a_neck_output() -> None:
-    neck = IBAttention(16, 8, num_anchors=4, learn_anchors=True, standalone=True)
-    out = neck(torch.randn(2, 16, 4, 4))
+    neck = IBAttention(16, 8, num_anchors=4, learn_anchors=True)
+    out = neck.forward_ib(torch.randn(2, 16, 4, 4))
     stats = ib_log_dict(out.ib_terms, out.attention_map, out.anchor_indices, neck.num_anchors)
     assert set(stats) == {
         "ib_kl_bits",
@@ -43,9 +41,9 @@ def test_attention_statistics_on_a_known_map() -> None:
 
 
 def test_the_neck_keeps_no_state() -> None:
-    neck = IBAttention(16, 8, standalone=True)
+    neck = IBAttention(16, 8)
     before = set(vars(neck))
-    neck(torch.randn(2, 16, 4, 4))
+    neck.forward_ib(torch.randn(2, 16, 4, 4))
     assert set(vars(neck)) == before
     assert not any(name.startswith("last_") for name in vars(neck))
 
@@ -64,13 +62,3 @@ def test_hooks_are_registered_and_validate() -> None:
     with pytest.raises(ValueError, match="interval"):
         HOOKS.build(dict(type="AttentionVisualizationHook", interval=0))
     assert HOOKS.get("WarmupParamHook") is not None  # the beta warm-up is mmpretrain's own
-
-
-def test_ib_stats_hook_is_kept_for_old_configs_and_says_it_is_not_needed() -> None:
-    hook = HOOKS.build(dict(type="IBStatsHook", interval=3))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        hook.before_train(runner=None)
-    assert any("loss dict" in str(w.message) for w in caught)
-    with pytest.raises(ValueError, match="interval"):
-        HOOKS.build(dict(type="IBStatsHook", interval=0))

@@ -66,3 +66,46 @@ def test_ib_classifier_predictions_carry_attention_maps():
         assert (
             0.0 < float(prediction.attention_map.min()) <= float(prediction.attention_map.max()) < 1
         )
+
+
+def _evaluate(samples: list[dict], **options) -> dict[str, float]:
+    evaluator = Evaluator(METRICS.build(dict(type="LocalizationMetric", **options)))
+    evaluator.process(samples)
+    return evaluator.evaluate(len(samples))
+
+
+def test_metric_points_at_the_peak_cell_centre_by_default():
+    corner = np.zeros((4, 4))
+    corner[0, 0] = 1.0  # cell x, y in [0, 16) at 64x64; its centre is (7.5, 7.5)
+    samples = [_sample(corner, (5, 5, 11, 11))]  # an object inside the top-left cell
+    assert _evaluate(samples)["localization/pointing_game"] == 100.0
+    # the upsampled map's first maximal pixel is (0, 0), outside the object's box
+    assert _evaluate(samples, peak="argmax")["localization/pointing_game"] == 0.0
+    far = [_sample(corner, (30, 5, 40, 11))]  # 22 px right of the cell centre
+    assert _evaluate(far)["localization/pointing_game"] == 0.0
+    assert _evaluate(far, pointing_tolerance=22)["localization/pointing_game"] == 100.0
+
+
+def test_metric_takes_wsolevaluation_conventions():
+    saliency = np.zeros((64, 64))
+    saliency[2:62, 2:62] = 1.5 / 255  # uint8 level 1 everywhere but the border
+    saliency[20:40, 20:40] = 2.5 / 255  # uint8 level 2: only a level the 0.01 grid skips
+    saliency[29:31, 29:31] = 1.0
+    samples = [_sample(saliency, (20, 20, 40, 40))]
+    assert _evaluate(samples)["localization/max_box_acc_v2"] == 0.0
+    fine = _evaluate(samples, upsample="bicubic", cam_curve_interval=0.001)
+    assert fine["localization/max_box_acc_v2"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (dict(upsample="nearest"), r"upsample must be one of \('bilinear', 'bicubic'\)"),
+        (dict(peak="centre"), r"peak must be one of \('cell', 'upsampled', 'argmax'\)"),
+        (dict(pointing_tolerance=-15), "tolerance must be a finite number >= 0"),
+        (dict(cam_curve_interval=0.0), r"cam_curve_interval must lie in \(0, 1\), got 0.0"),
+    ],
+)
+def test_metric_refuses_bad_conventions(options, match):
+    with pytest.raises(ValueError, match=match):
+        METRICS.build(dict(type="LocalizationMetric", **options))

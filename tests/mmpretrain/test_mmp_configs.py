@@ -1,4 +1,5 @@
-"""Every config in configs/ loads, builds its model and runs a dummy batch."""
+"""Every config (configs/ and the studies' projects/aib_studies/configs/) loads, builds its model
+and runs a dummy batch."""
 
 import re
 from pathlib import Path
@@ -9,9 +10,12 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .mmp_helpers import CONFIGS
+from .mmp_helpers import CONFIGS, REPO
 
-CONFIG_FILES = sorted(p for p in CONFIGS.rglob("*.py") if "_base_" not in p.parts)
+STUDY_CONFIGS = REPO / "projects" / "aib_studies" / "configs"
+CONFIG_FILES = sorted(
+    p for root in (CONFIGS, STUDY_CONFIGS) for p in root.rglob("*.py") if "_base_" not in p.parts
+)
 # the plain baselines (the demo's, the benchmark's): the configs without AIB in their name
 PLAIN_CONFIGS = {p.name for p in CONFIG_FILES if "aib" not in p.name}
 
@@ -28,16 +32,61 @@ def test_the_configs_cover_the_paper_settings() -> None:
         "resnet50_aib{}_8xb32_in1k.py",
     ):
         assert base.format("") in names and base.format("_qt") in names
-    assert "timm-resnet18-aib_8xb32_in1k.py" in names  # through (IB)TimmClassifier
+    assert "timm-resnet18_aib_8xb32_in1k.py" in names  # through (IB)TimmClassifier
+
+
+#: MMPretrain's form: {model}[_{algorithm}[_qt]]_{N}xb{batch}_{dataset}.py, a timm model as
+#: timm-<arch>, the algorithm aib (a study's variant: aib-<what>)
+NAME_FORM = re.compile(
+    r"(?P<model>[a-z0-9.-]+)(?:_(?P<algo>aib(?:-[a-z0-9-]+)?)(?:_qt)?)?_\d+xb\d+_[a-z0-9-]+\.py"
+)
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_config_name_has_the_one_form(path: Path) -> None:
+    match = NAME_FORM.fullmatch(path.name)
+    assert match, f"{path.name}: expected {{model}}_aib[_qt]_{{N}}xb{{batch}}_{{dataset}}.py"
+    model = match["model"]
+    assert "aib" not in model, f"{path.name}: the algorithm goes after '_', not in the model"
+    assert model != "timm", f"{path.name}: a timm model is named timm-<arch>"
+
+
+def _bases(path: Path) -> list[Path]:
+    """The local base files a config or fragment names in its ``_base_`` list (each checked)."""
+    found = re.findall(r"^_base_\s*=\s*\[(.*?)\]", path.read_text(), re.M | re.S)
+    assert len(found) <= 1, f"{path.name}: more than one _base_ list"
+    names = [b.strip(" \n'\"") for b in found[0].split(",")] if found else []
+    bases = [(path.parent / name).resolve() for name in names if name]
+    for base in bases:  # a local file, relative to the one naming it
+        assert base.is_file(), f"{path.name}: missing base {base}"
+    return bases
+
+
+BASE_FILES = sorted((CONFIGS / "_base_").rglob("*.py"))
+
+
+def test_every_base_fragment_is_local_and_inherited() -> None:
+    """The fragments (MMPretrain's layout: models/, datasets/, schedules/ and the runtime) load
+    on their own, name no mmpretrain:: base, and each is inherited by some config."""
+    assert {p.parent.name for p in BASE_FILES} == {"_base_", "models", "datasets", "schedules"}
+    used: set[Path] = set()
+    todo = list(CONFIG_FILES)
+    while todo:
+        for base in _bases(todo.pop()):
+            if base not in used:
+                used.add(base)
+                todo.append(base)
+    for path in BASE_FILES:
+        assert "mmpretrain::" not in path.read_text()
+        assert path.resolve() in used, f"no config inherits {path.relative_to(CONFIGS)}"
+        Config.fromfile(str(path))
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
 def test_config_is_self_contained(path: Path) -> None:
-    text = path.read_text()
     # no mmpretrain:: inheritance (it needs pkg_resources); a local base file is fine
-    assert "mmpretrain::" not in text
-    for base in re.findall(r"^_base_\s*=\s*\[(.*)\]", text, re.M):
-        assert all((path.parent / b.strip(" '\"")).is_file() for b in base.split(","))
+    assert "mmpretrain::" not in path.read_text()
+    assert _bases(path), f"{path.name}: expected a _base_ list"
     cfg = Config.fromfile(str(path))
     assert cfg.custom_imports == dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
     hook_types = {h["type"] for h in cfg.custom_hooks}
@@ -116,7 +165,8 @@ def test_the_cub_config_decodes_z_with_the_authors_linear_relu_linear() -> None:
     model.eval()
     with torch.no_grad():
         (z,) = model.extract_feat(torch.randn(2, 3, 64, 64))
-    assert model.neck.attention_at == "layer4"  # the authors' placement
+    # the authors' placement: the attention modulates the input of layer4
+    assert "backbone.layer4.ib_attention" in dict(model.named_modules())
     assert z.shape == (2, 256) and (z < 0).any()  # z itself, not relu(z)
 
 
@@ -141,18 +191,20 @@ def _expand(pattern: str) -> list[str]:
 def test_the_fidelity_record_covers_every_config_that_claims_the_paper() -> None:
     """docs/paper_fidelity.md lists, setting by setting, where the configs follow the authors."""
     record = (CONFIGS.parent / "docs" / "paper_fidelity.md").read_text()
-    named = {n for p in re.findall(r"`([\w{},.-]+\.py)`", record) for n in _expand(p)}
-    for name in named:
+    named = {n for p in re.findall(r"`([\w/{},.-]+\.py)`", record) for n in _expand(p)}
+    named = {n for n in named if NAME_FORM.fullmatch(Path(n).name)}  # configs, not other files
+    for name in named:  # relative to configs/
         assert (CONFIGS / name).is_file(), f"docs/paper_fidelity.md names a missing {name}"
     for path in CONFIG_FILES:
         first = path.read_text().splitlines()[0]
-        if re.search(r"as the paper\b|the authors' ", first):
-            assert path.name in named, f"{path.name} claims the paper; add it to the record"
+        if path.is_relative_to(CONFIGS) and re.search(r"as the paper\b|the authors' ", first):
+            name = str(path.relative_to(CONFIGS))
+            assert name in named, f"{name} claims the paper; add it to the record"
 
 
 def test_efficientnet_variant_puts_the_attention_on_the_15x15_layer() -> None:
     """The variant's attention_stage=-3 reaches timm: the attention wraps blocks.2, 15x15 cells."""
-    path = CONFIGS / "cluttered_mnist" / "variants"
+    path = STUDY_CONFIGS / "cluttered_mnist"
     cfg = Config.fromfile(str(path / "efficientnet-b0_aib-blocks2_1xb32_cluttered-mnist.py"))
     model = MODELS.build(cfg.model).eval()
     wrapped = [name for name, _ in model.named_modules() if name.endswith(".ib_attention")]

@@ -144,7 +144,7 @@ def test_timm_aib_config_trains_with_the_ib_hooks(tmp_path, cifar_root) -> None:
 
     cifar = config(TINY_CONFIG, tiny_options(cifar_root, tmp_path))
     cfg = config(
-        CONFIGS / "timm-resnet18-aib_8xb32_in1k.py",
+        CONFIGS / "timm-resnet18_aib_8xb32_in1k.py",
         [
             o
             for o in tiny_options(cifar_root, tmp_path)

@@ -8,7 +8,15 @@ from pathlib import Path
 import cv2
 import mmpretrain
 
-from .mmp_helpers import PYTHON, REPO, TINY_CONFIG, free_port, subprocess_env, tiny_options
+from .mmp_helpers import (
+    PYTHON,
+    REPO,
+    TINY_CONFIG,
+    free_port,
+    subprocess_env,
+    tiny_config,
+    tiny_options,
+)
 
 WHEEL_TRAIN = Path(mmpretrain.__file__).parent / ".mim" / "tools" / "train.py"
 
@@ -29,7 +37,7 @@ def _run(cmd: list[str], timeout: int = 240, **env: str) -> subprocess.Completed
 def test_two_process_gloo_ddp(tmp_path: Path, cifar_root: Path) -> None:
     """tools/dist_train.sh = torchrun --nproc_per_node=2 tools/train.py CFG --launcher pytorch."""
     work_dir = tmp_path / "ddp"
-    cmd = ["bash", "tools/dist_train.sh", str(TINY_CONFIG), "2"]
+    cmd = ["bash", "tools/dist_train.sh", str(tiny_config(tmp_path)), "2"]
     # rank 0 validates samples 0, 2, 4, 6 (DefaultSampler, 2 ranks): it draws 0 and 2
     cmd += ["--cfg-options", *tiny_options(cifar_root, work_dir), "custom_hooks.0.indices=[0,2]"]
     _run(cmd, PORT=str(free_port()))
@@ -48,12 +56,13 @@ def test_two_process_gloo_ddp(tmp_path: Path, cifar_root: Path) -> None:
 def test_mmpretrains_own_train_tool_trains_and_resumes(tmp_path: Path, cifar_root: Path) -> None:
     assert WHEEL_TRAIN.is_file()
     work_dir = tmp_path / "wheel"
-    base = [PYTHON, str(WHEEL_TRAIN), str(TINY_CONFIG), "--cfg-options"]
+    config = str(tiny_config(tmp_path))  # its custom_imports register the tests' CIFAR10
+    base = [PYTHON, str(WHEEL_TRAIN), config, "--cfg-options"]
     _run(base + tiny_options(cifar_root, work_dir, epochs=1))
     assert (work_dir / "epoch_1.pth").is_file()
     # --resume (auto: latest checkpoint) under torch's weights_only=True default
     _run(
-        [PYTHON, str(WHEEL_TRAIN), str(TINY_CONFIG), "--resume", "--cfg-options"]
+        [PYTHON, str(WHEEL_TRAIN), config, "--resume", "--cfg-options"]
         + tiny_options(cifar_root, work_dir, epochs=2)
     )
     logs = sorted(work_dir.glob("*/*.log"))

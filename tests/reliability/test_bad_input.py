@@ -346,7 +346,6 @@ BROKEN_MMP_CONFIGS = [
         "needs neck type 'IBAttention'",
     ),
     (_mmp_model(head=dict(in_channels=512)), ValueError, "set the head's in_channels=16"),
-    (_mmp_model(type="ImageClassifier"), RuntimeError, "IBAttention was built outside"),
     (_mmp_model(neck=None), ValueError, "IBImageClassifier needs an IB neck"),
     (
         dict(type="IBTimmClassifier", model_name="resnet18", num_classes=10),

@@ -22,6 +22,7 @@ import torch
 import aib_plugin.mmpretrain  # noqa: F401  (allowlists checkpoint types)
 
 from ..mmpretrain.mmp_helpers import (
+    HELPERS_MODULE,
     PYTHON,
     REPO,
     TINY_CONFIG,
@@ -44,8 +45,8 @@ def _config(tmp_path: Path) -> Path:
     path = tmp_path / "parity_config.py"
     path.write_text(
         f"_base_ = [{str(TINY_CONFIG)!r}]\n"
-        "custom_imports = dict(imports=['aib_plugin.mmpretrain', 'parity_components'], "
-        "allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['aib_plugin.mmpretrain', 'parity_components', "
+        f"{HELPERS_MODULE!r}], allow_failed_imports=False)\n"
         "model = dict(type='ParityIBClassifier')\n"
         "train_dataloader = dict(dataset=dict(pipeline=[dict(type='PackInputs')]))\n"
         "custom_hooks = [dict(type='AttentionVisualizationHook', indices=[0, 2]),\n"

@@ -88,14 +88,16 @@ def test_non_spatial_backbone_is_an_error() -> None:
 def test_bad_options_are_errors() -> None:
     with pytest.raises(ValueError, match="head must be one of"):
         create("resnet18_aib", head="heavy")
-    with pytest.raises(ValueError, match="attention_stage=9 is out of range"):
-        create("resnet18_aib", attention_stage=9)
-    with pytest.raises(ValueError, match="'layer9' is not a module of resnet18"):
-        create("resnet18_aib", attention_stage="layer9")
+    with pytest.raises(ValueError, match="attention_at=9 is out of range"):
+        create("resnet18_aib", attention_at=9)
+    with pytest.raises(ValueError, match="attention_at='layer9' is not a module of resnet18"):
+        create("resnet18_aib", attention_at="layer9")
+    with pytest.raises(TypeError, match="attention_at must be an int, 'output' or a module"):
+        create("resnet18_aib", attention_at=1.5)
     with pytest.raises(ValueError, match="global_pool=''"):
         create("resnet18_aib", global_pool="", num_classes=3)
-    with pytest.raises(ValueError, match="pools its class token"):
-        create("vit_small_patch16_224_aib", attention_stage=-1)
+    with pytest.raises(ValueError, match="pools its class token.*Use attention_at=-2"):
+        create("vit_small_patch16_224_aib", attention_at=-1)
     with pytest.raises(ValueError, match="head='paper' needs a convolutional"):
         create("vit_small_patch16_224_aib", head="paper")
 
@@ -224,7 +226,7 @@ def test_mc_samples_average_to_batch() -> None:
 
 @pytest.mark.parametrize("stage", [-2, "output"])
 def test_attention_placement(stage) -> None:
-    model = create("resnet18_aib", attention_stage=stage)
+    model = create("resnet18_aib", attention_at=stage)
     path = "layer3" if stage == -2 else "layer4"
     wrapped = model.backbone.get_submodule(path)
     names = [n for n, _ in wrapped.named_children()]
@@ -232,6 +234,30 @@ def test_attention_placement(stage) -> None:
     assert model.ib_attention.in_chs == (128 if stage == -2 else 512)
     with torch.no_grad():
         assert model.eval()(images()).shape == (2, 1000)
+
+
+def test_attention_at_names_a_module_path_as_in_mmpretrain() -> None:
+    model = create("resnet18_aib", attention_at="layer3", num_classes=3)
+    assert model.attention_path == "layer3"
+    assert next(iter(model.backbone.layer3.named_children()))[0] == "ib_attention"
+    assert model.ib_attention.in_chs == 128
+
+
+def test_attention_stage_is_an_alias_of_attention_at() -> None:
+    alias = create("resnet18_aib", attention_stage="layer3", num_classes=3)
+    assert alias.attention_path == "layer3"
+    with pytest.raises(ValueError, match="attention_stage=9 is out of range"):
+        create("resnet18_aib", attention_stage=9)  # the message names the keyword given
+    with pytest.raises(ValueError, match="attention_at or its alias attention_stage, not both"):
+        create("resnet18_aib", attention_at="layer3", attention_stage=-2)
+
+
+def test_a_placement_given_by_either_name_replaces_the_registered_default() -> None:
+    default = timm.create_model("convnext_tiny_aib", num_classes=2)
+    assert default.attention_path == "stages.3.blocks"
+    for key in ("attention_at", "attention_stage"):
+        model = timm.create_model("convnext_tiny_aib", num_classes=2, **{key: "output"})
+        assert model.attention_path == "stages.3", key
 
 
 def test_paper_head_is_a_stride_one_copy_of_the_last_stage() -> None:

@@ -1,6 +1,7 @@
 """tools/benchmark.py: the quick modes end to end, and the helpers their numbers rest on."""
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -57,7 +58,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
 
 def test_quality_quick_end_to_end(tmp_path):
     out = tmp_path / "quality"
-    result = _run(["quality", "--quick", "--out-dir", str(out)])
+    result = _run(["quality", "--quick", "--threads", "2", "--out-dir", str(out)])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert "quality runs" in result.stderr  # the progress bar
@@ -91,6 +92,11 @@ def test_quality_quick_end_to_end(tmp_path):
     assert "| ST-CNN | 60x60 | 4 | 1.70 |" in summary  # the published anchors
     assert benchmark.ONE_SEED in summary
     assert summary.split("## Every run")[0].strip() in result.stdout
+    # the JSON of the tools' one report: the rows, their means over seeds, the targets
+    saved = json.loads((out / "cluttered_mnist_quality.json").read_text())
+    assert [r["variant"] for r in saved["rows"]] == ["plain", "aib"]
+    assert saved["rows"][1]["top1_err"] == float(rows[1]["top1_err"])
+    assert [m["seeds"] for m in saved["means"]] == [1, 1] and len(saved["targets"]) == 4
     image = Image.open(out / "cluttered_mnist_quality.png")
     image.load()
     assert image.size[0] > 800 and image.size[1] > 400
@@ -160,8 +166,8 @@ def test_overrides_and_run_settings_of_a_config():
     # an AIB-only keyword is in the config (the dumped config rebuilds the model), not the
     # registration's defaults; the plain model has none
     convnext_aib = q.overrides(q.RunSpec("convnext_atto", "aib_qt", 0))
-    assert convnext_aib["model.attention_stage"] == "stages.3.blocks"
-    assert "model.attention_stage" not in q.overrides(q.RunSpec("convnext_atto", "plain", 0))
+    assert convnext_aib["model.attention_at"] == "stages.3.blocks"
+    assert "model.attention_at" not in q.overrides(q.RunSpec("convnext_atto", "plain", 0))
     with pytest.raises(ValueError, match="unknown backbone"):
         q.family("alexnet")
 
@@ -175,7 +181,7 @@ def test_the_aib_configs_share_one_recipe():
         for path in (
             "cluttered_digits/resnet18_aib_1xb32_cluttered-digits.py",
             "cluttered_mnist/resnet18_aib_1xb32_cluttered-mnist.py",
-            "cluttered_mnist/timm_aib_1xb32_cluttered-mnist.py",
+            "cluttered_mnist/timm-resnet18_aib_1xb32_cluttered-mnist.py",
         )
     )
     options = ("bottleneck_dim", "area_weight", "area_mode", "area_gate", "area_free")
@@ -185,8 +191,8 @@ def test_the_aib_configs_share_one_recipe():
     assert {k: timm_aib.model[k] for k in options} == recipe
     # one placement: the input of the last stage, as the timm '<arch>_aib' models have it; the
     # faster BN is then the same module path in both frameworks
-    assert digits.model.neck.attention_at == mnist.model.neck.attention_at == "layer4"
-    assert "attention_stage" not in timm_aib.model  # the timm default: the last stage's input
+    assert digits.model.attention_at == mnist.model.attention_at == "layer4"
+    assert "attention_at" not in timm_aib.model  # the timm default: the last stage's input
     keys = digits.optim_wrapper.paramwise_cfg.custom_keys.keys()
     assert mnist.optim_wrapper.paramwise_cfg.custom_keys.keys() == keys
     assert timm_aib.optim_wrapper.paramwise_cfg.custom_keys.keys() == keys
@@ -266,7 +272,7 @@ def test_quality_report_on_rows_whose_answer_is_known(tmp_path):
     lines = targets_markdown(checks).splitlines()
     assert lines[2] == (
         "| b | full | aib vs plain | top-1 error <= plain's | 11.0 | 11.0 | +0.0 ± 1.0 (s.e.) "
-        "| 1/2 | FAIL |"
+        "| 1/2 | met | FAIL |"
     )
     assert lines[4].startswith("| b | full | aib vs plain | energy in box >= 1.5x plain")
 
@@ -312,7 +318,7 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         (["quality", "--test-images", "10001"], "--test-images must be <= 10,000"),
         (["quality", "--seeds", "1", "1"], "each seed once"),
         (["quality", "--backbones", "alexnet"], "invalid choice"),
-        (["quality", "--aib-options", "model.area_weight=0"], "without a prefix"),
+        (["quality", "--threads", "0"], "--threads must be >= 1, got 0"),
         (["quality", "--variants", "plain", "se", "--aib-options", "area_weight=0"], "has none"),
     ):
         with pytest.raises(SystemExit) as exit_info:
@@ -321,9 +327,10 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
 
 
 def test_aib_options_reach_every_aib_model_and_no_other():
-    """``--aib-options`` change the AIB models of both frameworks, by their own key paths."""
+    """``--aib-options`` change the AIB models of both frameworks: a bare keyword by each
+    framework's own key path, a dotted key as the config path it is."""
     args = benchmark.parse_args(
-        ["quality", "--backbones", "resnet18", "mmpretrain:resnet18", "--seeds", "0"]
+        ["quality", "--backbones", "resnet18", "mmpretrain:resnet18", "--seed", "0"]
         + ["--aib-options", "area_weight=0", "head_kernel_size=3"]
     )
     runs = benchmark.quality_runs(args)
@@ -339,6 +346,13 @@ def test_aib_options_reach_every_aib_model_and_no_other():
     assert model.model.objective.area_weight == 0.0  # the timm model: the recipe's 1.0 is replaced
     text = benchmark.quality_report([], args, ["quality"], 0.0)
     assert "`area_weight=0`, `head_kernel_size=3` (`--aib-options`)" in text
+    dotted = benchmark.parse_args(
+        ["quality", "--backbones", "mmpretrain:resnet18", "--seeds", "0", "--no-full-pair"]
+        + ["--aib-options", "model.neck.kl=vib"]
+    )
+    for spec in benchmark.quality_runs(dotted):
+        cfg = q.build_config(spec, Path("w"))
+        assert cfg.model.neck.get("kl") == ("vib" if spec.is_aib else None)
 
 
 def test_cfg_options_reach_every_model_and_label_its_rows(capsys):

@@ -1,7 +1,11 @@
-"""The demo's pipeline end to end on a tiny size: training, scores, pictures, summary."""
+"""The demo's pipeline end to end on a tiny size: training, scores, pictures, summary.
 
+The demo is a preset of the benchmark's quality pipeline: the same rows, means, targets and
+report (tests/tools/test_aibtools.py, test_benchmark.py), and the same flags.
+"""
+
+import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +14,7 @@ import pytest
 from PIL import Image
 
 import demo
+from aibtools.scores import ROW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,18 +23,18 @@ REPO = Path(__file__).resolve().parents[2]
 def quick_demo(tmp_path_factory):
     """One tiny demo run (plain, aib, aib_qt) shared by the tests that read its outputs."""
     out = tmp_path_factory.mktemp("quick") / "demo"
-    env = dict(os.environ, OMP_NUM_THREADS="2")
     cmd = [
         sys.executable,
         str(REPO / "tools" / "demo.py"),
         "--quick",
         "--models", "plain", "aib", "aib_qt",
-        "--train-samples", "64",
+        "--train-samples", "64",  # the aliases of --train-images / --test-images
         "--test-samples", "24",
         "--num-images", "3",
+        "--threads", "2",
         "--out-dir", str(out),
     ]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out, result
 
@@ -42,25 +47,36 @@ def test_demo_quick_runs_end_to_end(quick_demo):
     assert "loss_kl" in log and "ib_attn_mean" in log and "localization/pointing_game" in log
     summary = json.loads((out / "summary.json").read_text())
     rows = summary["rows"]
-    assert [(r["model"], r["map"]) for r in rows] == [
-        ("plain", "Grad-CAM"),
-        ("aib", "IB attention"),
-        ("aib", "Grad-CAM"),
-        ("aib_qt", "IB attention"),
-        ("aib_qt", "Grad-CAM"),
+    mm = "mmpretrain:resnet18"
+    assert [(r["backbone"], r["variant"], r["map"]) for r in rows] == [
+        (mm, "plain", "Grad-CAM"),
+        (mm, "aib", "IB attention"),
+        (mm, "aib", "Grad-CAM"),
+        (mm, "aib_qt", "IB attention"),
+        (mm, "aib_qt", "Grad-CAM"),
     ]
+    reduction = "64 of 3,000 train images; 24 of 500 test images; 1 of 10 epochs"
     for row in rows:
-        assert row["images"] == 24
-        for key in ("top1", "pointing_game", "energy_in_box", "max_box_acc_v2", "box_acc"):
+        assert row["test_images"] == 24 and row["train_images"] == 64 and row["epochs"] == 1
+        assert row["reduction"] == reduction and row["seed"] == 0 and row["params"] > 0
+        for key in ("top1_err", "pointing", "energy", "max_box_acc_v2", "box_acc"):
             assert 0.0 <= row[key] <= 100.0
+    # one model, one top-1 error, whichever map is scored
+    assert rows[1]["top1_err"] == rows[2]["top1_err"]
+    # the CSV holds the same rows as the benchmark's quality CSV
+    with open(out / "summary.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == list(ROW_COLUMNS) and len(list(reader)) == 5
     report = (out / "summary.md").read_text()
-    assert "| plain | Grad-CAM |" in report
-    # the issue's four targets, for each AIB model against the plain one
+    assert f"| {mm} | plain | Grad-CAM | 1 |" in report
+    assert summary["means"][0]["seeds"] == 1 and len(summary["means"]) == 5
+    # the four targets, for each AIB model's attention against the plain model's Grad-CAM
     assert [(c["model"], c["reference"]) for c in summary["targets"]] == [("aib", "plain")] * 4 + [
         ("aib_qt", "plain")
     ] * 4
     assert report.count("| aib vs plain |") == 4 and report.count("| aib_qt vs plain |") == 4
     assert demo.ONE_SEED_CAVEAT in report  # one seed: the targets come with a caveat
+    assert report.split("## Every run")[0].strip() in result.stdout
     grid = Image.open(out / "attention_grid.png")
     assert grid.size[0] > 300 and grid.size[1] > 300
     overlays = list((out / "aib").glob("*/vis_data/vis_image/*.png"))
@@ -69,7 +85,7 @@ def test_demo_quick_runs_end_to_end(quick_demo):
 
 def test_pointing_misses_scores_the_runs_of_the_demo(quick_demo):
     out, _ = quick_demo
-    tool = [sys.executable, str(REPO / "tools" / "pointing_misses.py")]
+    tool = [sys.executable, str(REPO / "projects" / "aib_studies" / "tools" / "pointing_misses.py")]
     result = subprocess.run(
         tool + [str(out / "plain"), str(out / "aib")], capture_output=True, text=True, cwd=REPO
     )
@@ -137,60 +153,75 @@ def test_demo_rejects_bad_sizes():
     assert result.returncode == 2 and "--epochs must be >= 1, got 0" in result.stderr
 
 
-def _row(model, source, seed, top1, pointing, energy, max_box_acc_v2=40.0):
+def test_shared_flags_their_aliases_and_threads(capsys):
+    """--seeds / --train-images / --test-images with their old names, and --threads."""
+    new = demo.parse_args(["--seeds", "1", "2", "--train-images", "5", "--test-images", "3"])
+    old = demo.parse_args(["--seed", "1", "2", "--train-samples", "5", "--test-samples", "3"])
+    assert vars(new) == vars(old)
+    assert (new.seeds, new.train_images, new.test_images, new.threads) == ([1, 2], 5, 3, None)
+    assert demo.parse_args([]).seeds == [0]
+    quick = demo.parse_args(["--quick", "--test-images", "7"])
+    assert (quick.epochs, quick.train_images, quick.test_images) == (1, 96, 7)
+    for argv, message in (
+        (["--threads", "0"], "--threads must be >= 1, got 0"),
+        (["--seeds", "1", "1"], "--seeds: each seed once, got [1, 1]"),
+        (["--test-samples", "0"], "--test-images must be >= 1, got 0"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            demo.parse_args(argv)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_aib_options_change_the_aib_models_only_and_cfg_options_every_model(tmp_path):
+    """One meaning of --aib-options: config overrides of the AIB models; a bare keyword is the
+    AIB model's, in the neck (MMPretrain) or the model (timm). --cfg-options: every model,
+    named in its rows' reduction."""
+    args = demo.parse_args(
+        ["--models", "plain", "aib", "timm_plain", "timm_aib", "--epochs", "2"]
+        + ["--aib-options", "area_weight=0", "model.neck.kl=vib"]
+        + ["--cfg-options", "optim_wrapper.optimizer.lr=0.01"]
+    )
+    cfg, run = demo.load_config("aib", args, tmp_path / "aib", 3)
+    assert (cfg.model.neck.area_weight, cfg.model.neck.kl) == (0, "vib")
+    assert cfg.optim_wrapper.optimizer.lr == 0.01 and cfg.randomness.seed == 3
+    assert run == dict(
+        backbone="mmpretrain:resnet18",
+        variant="aib",
+        seed=3,
+        reduction="2 of 10 epochs; optim_wrapper.optimizer.lr=0.01",
+        train_images=3000,
+        epochs=2,
+    )
+    plain, plain_run = demo.load_config("plain", args, tmp_path / "plain", 3)
+    assert plain.model.neck == dict(type="GlobalAveragePooling")  # the AIB options: not here
+    assert plain.optim_wrapper.optimizer.lr == 0.01
+    assert plain_run["reduction"] == run["reduction"]  # paired with the AIB model
+    timm_args = demo.parse_args(["--models", "timm_aib", "--aib-options", "area_weight=0"])
+    timm_aib, timm_run = demo.load_config("timm_aib", timm_args, tmp_path / "t", 0)
+    assert timm_aib.model.area_weight == 0 and timm_run["backbone"] == "resnet18"
+    timm_plain, _ = demo.load_config("timm_plain", timm_args, tmp_path / "tp", 0)
+    assert "area_weight" not in timm_plain.model
+
+
+def _row(variant, source, seed, err, pointing, energy, max_box_acc_v2=40.0):
     return dict(
-        model=model,
-        map=source,
+        backbone="mmpretrain:resnet18",
+        variant=variant,
         seed=seed,
-        top1=top1,
-        pointing_game=pointing,
-        energy_in_box=energy,
+        map=source,
+        top1_err=err,
+        pointing=pointing,
+        energy=energy,
         max_box_acc_v2=max_box_acc_v2,
         box_acc=50.0,
+        reduction="none",
+        train_images=3000,
+        test_images=500,
+        epochs=10,
         train_minutes=1.0,
-        images=10,
+        eval_minutes=0.1,
+        params=10,
     )
-
-
-def test_targets_compare_attention_with_plain_grad_cam_seed_by_seed():
-    rows = [
-        _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0, 40.0),
-        _row("aib", "IB attention", 0, 90.0, 85.0, 45.0, 40.0),  # energy 1.5x exactly: met
-        _row("aib", "Grad-CAM", 0, 90.0, 99.0, 99.0, 99.0),  # the AIB's Grad-CAM is not judged
-        _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0, 50.0),
-        _row("aib", "IB attention", 1, 92.0, 70.0, 40.0, 49.0),  # energy 1.33x: not met
-    ]
-    checks = {c["score"]: c for c in demo.target_checks(rows)}
-    assert [(c["met"], c["seeds"], c["met_on_means"]) for c in checks.values()] == [
-        (1, 2, False),  # top-1: 91 < 92 on the means
-        (1, 2, False),  # pointing: 77.5 < 85
-        (1, 2, False),  # energy: 42.5 < 1.5 x 30
-        (1, 2, False),  # MaxBoxAccV2: 44.5 < 45
-    ]
-    assert checks["top1"]["value"] == pytest.approx(91.0)
-    table = demo.targets_table(list(checks.values()))
-    # differences 0 and -2: mean -1, standard error std(ddof=1) / sqrt(2) = 1
-    assert checks["top1"]["difference"] == pytest.approx(-1.0)
-    assert checks["top1"]["difference_se"] == pytest.approx(1.0)
-    assert (
-        "| aib vs plain | top-1 >= plain's | 91.0 | 92.0 | -1.0 ± 1.0 (s.e.) | "
-        "1/2 seeds; on the means: NO |" in table
-    )
-    one_seed = demo.target_checks(rows[:3])
-    assert one_seed[0]["difference_se"] is None
-    assert "| 90.0 | 90.0 | +0.0 | yes |" in demo.targets_table(one_seed)
-    means = demo.mean_rows(rows)
-    assert [(m["model"], m["map"], m["seeds"]) for m in means] == [
-        ("plain", "Grad-CAM", 2),
-        ("aib", "IB attention", 2),
-        ("aib", "Grad-CAM", 1),
-    ]
-    # the sample standard deviation over seeds (ddof=1): |90 - 92| / sqrt(2); 0 for one seed
-    assert means[1]["top1"] == pytest.approx(91.0)
-    assert means[1]["top1_std"] == pytest.approx(2**0.5) and means[2]["top1_std"] == 0.0
-    assert "| aib | IB attention | 91.0 ± 1.4 |" in demo.scores_table(means)
-    # a plain model alone has nothing to be compared with
-    assert demo.target_checks(rows[:1]) == []
 
 
 def _write_run(run_dir, rows):
@@ -203,35 +234,39 @@ def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
     seed0 = _write_run(
         tmp_path / "s0",
         [
-            _row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0),
-            _row("aib", "IB attention", 0, 92.0, 85.0, 35.0),
+            _row("plain", "Grad-CAM", 0, 10.0, 80.0, 30.0),
+            _row("aib", "IB attention", 0, 8.0, 85.0, 35.0),
         ],
     )
     seed1 = _write_run(
         tmp_path / "s1",
         [
-            _row("plain", "Grad-CAM", 1, 94.0, 90.0, 30.0),
-            _row("aib", "IB attention", 1, 93.0, 95.0, 40.0),
+            _row("plain", "Grad-CAM", 1, 6.0, 90.0, 30.0),
+            _row("aib", "IB attention", 1, 7.0, 95.0, 40.0),
         ],
     )
     out = tmp_path / "both"
     assert demo.main(["--combine", seed0, seed1, "--out-dir", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert [(r["model"], r["seed"]) for r in summary["rows"]] == [
+    assert [(r["variant"], r["seed"]) for r in summary["rows"]] == [
         ("plain", 0), ("aib", 0), ("plain", 1), ("aib", 1)
     ]  # fmt: skip
     assert [m["seeds"] for m in summary["means"]] == [2, 2]
     top1 = summary["targets"][0]
-    assert (top1["value"], top1["reference_value"], top1["met"]) == (92.5, 92.0, 1)
+    assert (top1["value"], top1["reference_value"], top1["met"]) == (7.5, 8.0, 1)
+    assert (top1["met_on_means"], top1["passed"]) == (True, False)
     report = (out / "summary.md").read_text()
-    assert "over seeds [0, 1]" in report and demo.ONE_SEED_CAVEAT not in report
+    assert "| mmpretrain:resnet18 | aib | IB attention | 2 | 7.5 ± 0.7 (worst 8.0) |" in report
+    assert "| 1/2 | met | FAIL |" in report  # the seeds met, on the means, the verdict
+    assert demo.ONE_SEED_CAVEAT not in report and (out / "summary.csv").is_file()
     assert "combined summary is in" in capsys.readouterr().out
-    # the same (model, map, seed) from two runs is refused, naming both
+    # the same row from two runs is refused, naming both
     other = _write_run(tmp_path / "other", [_row("aib", "IB attention", 1, 50.0, 50.0, 50.0)])
     assert demo.main(["--combine", seed1, other, "--out-dir", str(tmp_path / "x")]) == 2
-    assert f"('aib', 'IB attention', 1) is in both {seed1} and {other}" in capsys.readouterr().err
+    key = "('mmpretrain:resnet18', 'aib', 'IB attention', 1, 'none')"
+    assert f"{key} is in both {seed1} and {other}" in capsys.readouterr().err
     # a summary without seeds, or of another shape, is refused by name
-    unseeded = _write_run(tmp_path / "unseeded", [dict(_row("aib", "IB attention", 0, 1, 1, 1))])
+    unseeded = _write_run(tmp_path / "unseeded", [_row("aib", "IB attention", 0, 1, 1, 1)])
     summary = json.loads((tmp_path / "unseeded" / "summary.json").read_text())
     del summary["rows"][0]["seed"]
     (tmp_path / "unseeded" / "summary.json").write_text(json.dumps(summary))
@@ -240,21 +275,22 @@ def test_combine_merges_runs_of_single_seeds(tmp_path, capsys):
     (tmp_path / "unseeded" / "summary.json").write_text("[]")
     assert demo.main(["--combine", unseeded, "--out-dir", str(tmp_path / "y")]) == 2
     assert "has no 'rows'" in capsys.readouterr().err
-    # a row without a score this demo prints (an older demo's summary) is refused by name
-    old = _write_run(tmp_path / "old", [_row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0)])
-    summary = json.loads((tmp_path / "old" / "summary.json").read_text())
-    del summary["rows"][0]["max_box_acc_v2"]
-    (tmp_path / "old" / "summary.json").write_text(json.dumps(summary))
+    # a row of an older demo (top1 / pointing_game / energy_in_box) is refused by name
+    legacy = dict(model="plain", map="Grad-CAM", seed=0, top1=90.0, pointing_game=80.0)
+    legacy.update(energy_in_box=30.0, max_box_acc_v2=40.0, box_acc=50.0)
+    old = _write_run(tmp_path / "old", [legacy])
     assert demo.main(["--combine", old, "--out-dir", str(tmp_path / "z")]) == 2
-    assert f"a row of {old}/summary.json has no max_box_acc_v2" in capsys.readouterr().err
+    assert f"a row of {old}/summary.json has no top1_err, pointing, energy" in (
+        capsys.readouterr().err
+    )
 
 
 def test_combine_rejects_training_options_and_bad_folders(tmp_path):
     cmd = [sys.executable, str(REPO / "tools" / "demo.py"), "--combine"]
-    run = _write_run(tmp_path / "run", [_row("plain", "Grad-CAM", 0, 90.0, 80.0, 30.0)])
+    run = _write_run(tmp_path / "run", [_row("plain", "Grad-CAM", 0, 10.0, 80.0, 30.0)])
     result = subprocess.run(cmd + [run, "--seed", "1", "--quick"], capture_output=True, text=True)
     assert result.returncode == 2
-    assert "--combine trains nothing: --seed --quick would have no effect" in result.stderr
+    assert "--combine trains nothing: --seeds --quick would have no effect" in result.stderr
     result = subprocess.run(cmd + [str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and f"no summary.json in {tmp_path}" in result.stderr
     result = subprocess.run(cmd + [run, "--out-dir", run], capture_output=True, text=True)

@@ -91,9 +91,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_tool_draws_ib_attention_grid_and_panels(setup: dict, tmp_path: Path):
     out = tmp_path / "out"
     config, checkpoint = setup["ib"]
-    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONWARNINGS="ignore")
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
     cmd = [sys.executable, str(TOOL), str(config), str(checkpoint), str(setup["images"]),
-           "--out-dir", str(out), "--boxes", str(setup["boxes"])]  # fmt: skip
+           "--out-dir", str(out), "--boxes", str(setup["boxes"]), "--threads", "2",
+           "--cfg-options", "model.neck.bottleneck_dim=16"]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     grid = out / "attention_grid.png"
@@ -148,3 +149,9 @@ def test_tool_grad_cam_for_plain_model_and_bad_inputs(setup: dict, tmp_path: Pat
         err = capsys.readouterr().err
         assert all(w in err for w in words), err
     assert not (tmp_path / "bad").exists()
+    # the shared flags: --cfg-options overrides the config, --threads is checked
+    cfg = tool.load_config(str(config), {"model.head.num_classes": 5})
+    assert cfg.model.head.num_classes == 5
+    argv = [str(config), str(checkpoint), image, "--cam", "--threads", "0"]
+    assert tool.main([*argv, "--out-dir", str(tmp_path / "bad")]) == 2
+    assert "--threads must be >= 1, got 0" in capsys.readouterr().err

@@ -1,12 +1,14 @@
 """The tools' one training path: a config, its run settings, MMEngine's ``Runner.from_cfg``.
 
-``demo.py`` and ``benchmark.py quality`` both train this way (then score the test split with
-:func:`.maps.collect_maps`), so a benchmark number is what the configs give under
+``demo.py`` and ``benchmark.py quality`` both train and score this way
+(:func:`train_and_score`: :func:`train`, the test split's maps by :func:`.maps.collect_maps`,
+rows by :func:`.scores.score_rows`), so a benchmark number is what the configs give under
 ``tools/train.py``, up to the sizes a tool sets.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -40,3 +42,39 @@ def train(cfg: Any) -> tuple[Any, float]:
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner, time.perf_counter() - start
+
+
+def train_and_score(
+    cfg: Any, run: dict[str, Any], every_map: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, list]]:
+    """Train ``cfg``, collect its test maps and score them: the tools' one run.
+
+    Args:
+        cfg: the run's MMEngine ``Config`` (:func:`set_run` applied).
+        run: the run's own row columns (``backbone``, ``variant``, ``seed``, ``reduction``,
+            ``train_images``, ``epochs``); the minutes and the parameter count are added.
+        every_map: also score an AIB model's Grad-CAM (the demo); False scores the map each
+            model is judged by and skips the AIB model's Grad-CAM (:func:`.scores.map_sources`).
+
+    Returns:
+        The result rows (one per map) and the maps (:func:`.maps.collect_maps`).
+    """
+    from .maps import collect_maps
+    from .scores import GRAD_CAM, map_sources, score_rows
+
+    runner, seconds = train(cfg)
+    sources = map_sources(run["variant"], every_map)
+    start = time.perf_counter()
+    maps = collect_maps(runner, cam=GRAD_CAM in sources)
+    eval_seconds = time.perf_counter() - start
+    params = sum(p.numel() for p in runner.model.parameters())
+    run = dict(
+        run,
+        train_minutes=round(seconds / 60, 3),
+        eval_minutes=round(eval_seconds / 60, 3),
+        params=params,
+    )
+    rows = score_rows(maps, run, sources)
+    del runner
+    gc.collect()
+    return rows, maps

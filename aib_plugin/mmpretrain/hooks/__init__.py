@@ -8,12 +8,10 @@ The beta warm-up uses mmpretrain's own ``WarmupParamHook``::
 
 from .attention_vis import AttentionVisualizationHook, attention_panel
 from .epoch_seed import EpochSeedHook, epoch_seed
-from .ib_stats import IBStatsHook
 
 __all__ = [
     "AttentionVisualizationHook",
     "EpochSeedHook",
-    "IBStatsHook",
     "attention_panel",
     "epoch_seed",
 ]

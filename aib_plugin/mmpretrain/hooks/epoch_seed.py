@@ -1,4 +1,5 @@
-"""``EpochSeedHook``: make ``--resume`` reproduce an uninterrupted run exactly."""
+"""Per-epoch state: ``EpochSeedHook`` (``--resume`` reproduces an uninterrupted run exactly) and
+``DatasetEpochHook`` (the training dataset learns which epoch starts)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,46 @@ class EpochSeedHook(Hook):
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
+
+
+def _epoch_datasets(dataset) -> list:
+    """``dataset`` and the datasets it wraps (MMEngine's Concat/Repeat/ClassBalanced) that have
+    a ``set_epoch`` method."""
+    found = [dataset] if callable(getattr(dataset, "set_epoch", None)) else []
+    for inner in getattr(dataset, "datasets", ()):
+        found += _epoch_datasets(inner)
+    inner = getattr(dataset, "dataset", None)
+    if inner is not None and inner is not dataset:
+        found += _epoch_datasets(inner)
+    return found
+
+
+@HOOKS.register_module()
+class DatasetEpochHook(Hook):
+    """Call ``set_epoch(runner.epoch)`` on the training dataset before every training epoch.
+
+    For datasets whose samples depend on the epoch, such as ``ClutteredMNIST`` with
+    ``fresh_clutter=True``. It runs before the epoch's dataloader iterator starts, so the workers
+    (persistent ones included) fetch the new epoch's samples when the dataset shares its epoch
+    with them; after ``--resume`` it sets the resumed epoch. Datasets inside MMEngine's dataset
+    wrappers are reached too.
+
+    Add it with ``custom_hooks = [dict(type='DatasetEpochHook')]``.
+
+    Raises:
+        TypeError: when no training dataset has a ``set_epoch`` method.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_train_epoch(self, runner) -> None:
+        """Tell the training dataset(s) the epoch about to start."""
+        dataset = runner.train_dataloader.dataset
+        targets = _epoch_datasets(dataset)
+        if not targets:
+            raise TypeError(
+                f"DatasetEpochHook: the training dataset {type(dataset).__name__} has no "
+                "set_epoch method (nor does any dataset it wraps)"
+            )
+        for target in targets:
+            target.set_epoch(runner.epoch)

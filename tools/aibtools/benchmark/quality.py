@@ -13,8 +13,11 @@ with :func:`aib_plugin.register_aib_model`) and ``mmpretrain:resnet18``, MMPretr
 ``neck=dict(type='IBAttention')`` (the configs' own model). Variants (:data:`VARIANTS`):
 ``plain``, ``se`` / ``cbam`` (timm ResNets: ``block_args=dict(attn_layer=...)``), ``aib``,
 ``aib_qt``. Every AIB model uses the configs' one recipe, unchanged, unless a run carries
-``aib_options``: keywords of the AIB model (timm: ``model.<key>``; MMPretrain: the neck's,
-``model.neck.<key>``), the same on every family, to measure a change of the recipe across them.
+``aib_options``: config overrides of the AIB models only, where a bare keyword is the AIB
+model's (timm: ``model.<key>``; MMPretrain: the neck's, ``model.neck.<key>``;
+:func:`aibtools.flags.aib_overrides`), the same on every family, to measure a change of the
+recipe across them. Each run is trained and scored by :func:`aibtools.runs.train_and_score`,
+the demo's run; its rows are the tools' one row (:mod:`aibtools.scores`).
 
 Every departure from the configs' full setting (width, output stride, input handling, training
 and test images, epochs) is written into the row's ``reduction``.
@@ -22,16 +25,14 @@ and test images, epochs) is written into the row's ``reduction``.
 
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
-
-from ..maps import collect_maps
-from ..runs import set_run, train
+from ..flags import aib_overrides
+from ..runs import set_run, train_and_score
+from ..scores import AIB_VARIANTS, reduction_label
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "cluttered_mnist"
 #: the config of each (framework, variant)
@@ -39,14 +40,13 @@ CONFIG_FILES = {
     ("mmpretrain", "plain"): "resnet18_1xb32_cluttered-mnist.py",
     ("mmpretrain", "aib"): "resnet18_aib_1xb32_cluttered-mnist.py",
     ("mmpretrain", "aib_qt"): "resnet18_aib_qt_1xb32_cluttered-mnist.py",
-    ("timm", "plain"): "timm_1xb32_cluttered-mnist.py",
-    ("timm", "se"): "timm_1xb32_cluttered-mnist.py",
-    ("timm", "cbam"): "timm_1xb32_cluttered-mnist.py",
-    ("timm", "aib"): "timm_aib_1xb32_cluttered-mnist.py",
-    ("timm", "aib_qt"): "timm_aib_1xb32_cluttered-mnist.py",
+    ("timm", "plain"): "timm-resnet18_1xb32_cluttered-mnist.py",
+    ("timm", "se"): "timm-resnet18_1xb32_cluttered-mnist.py",
+    ("timm", "cbam"): "timm-resnet18_1xb32_cluttered-mnist.py",
+    ("timm", "aib"): "timm-resnet18_aib_1xb32_cluttered-mnist.py",
+    ("timm", "aib_qt"): "timm-resnet18_aib_1xb32_cluttered-mnist.py",
 }
 VARIANTS = ("plain", "se", "cbam", "aib", "aib_qt")
-AIB_VARIANTS = ("aib", "aib_qt")
 MM_PREFIX = "mmpretrain:"
 #: the configs' full setting, against which reductions are labelled
 FULL_TRAIN_IMAGES, FULL_TEST_IMAGES, FULL_EPOCHS = 50_000, 10_000, 10
@@ -96,7 +96,7 @@ FAMILIES: dict[str, Family] = {
             "convnext_atto",
             dict(output_stride=8),
             "output stride 8",
-            aib_kwargs=dict(attention_stage="stages.3.blocks"),
+            aib_kwargs=dict(attention_at="stages.3.blocks"),
         ),
         Family("efficientnet_b0", dict(output_stride=16), "output stride 16"),
         Family("regnety_002", dict(output_stride=8), "output stride 8"),
@@ -120,8 +120,9 @@ FAMILIES: dict[str, Family] = {
 class RunSpec:
     """One training run; ``None`` sizes keep the configs' full setting.
 
-    ``aib_options``: ``(key, value)`` pairs of AIB model keywords (e.g. ``('area_weight', 0.0)``)
-    applied to the AIB variants only (:func:`overrides`); empty keeps the configs' recipe.
+    ``aib_options``: ``(key, value)`` config overrides of the AIB variants only, a bare keyword
+    being the AIB model's (e.g. ``('area_weight', 0.0)``; :func:`overrides`); empty keeps the
+    configs' recipe.
     ``cfg_options``: ``(key, value)`` config overrides of every variant, merged last (e.g.
     ``('optim_wrapper.optimizer.lr', 5e-4)``), each labelled in :meth:`reduction`.
     """
@@ -153,16 +154,13 @@ class RunSpec:
 
     def reduction(self) -> str:
         """Every departure from the configs' full setting, ``'none'`` if there is none."""
-        parts = [self.family.reduction] if self.family.reduction else []
-        for value, full, label in (
+        sizes = (
             (self.train_images, FULL_TRAIN_IMAGES, "train images"),
             (self.test_images, FULL_TEST_IMAGES, "test images"),
             (self.epochs, FULL_EPOCHS, "epochs"),
-        ):
-            if value is not None and value != full:
-                parts.append(f"{value:,} of {full:,} {label}")
-        parts += [f"{key}={value!r}" for key, value in self.cfg_options]
-        return "; ".join(parts) or "none"
+        )
+        parts = [self.family.reduction] if self.family.reduction else []
+        return reduction_label(sizes, parts, self.cfg_options)
 
 
 def family(backbone: str) -> Family:
@@ -225,8 +223,7 @@ def overrides(spec: RunSpec) -> dict[str, Any]:
         if spec.variant in ("se", "cbam"):
             options["model.block_args"] = dict(attn_layer=spec.variant)
     if spec.is_aib:
-        prefix = "model.neck." if fam.framework == "mmpretrain" else "model."
-        options.update({prefix + key: value for key, value in spec.aib_options})
+        options.update(aib_overrides(dict(spec.aib_options), neck=fam.framework == "mmpretrain"))
     if spec.train_images is not None:
         options["train_dataloader.dataset.num_images"] = spec.train_images
     if spec.test_images is not None:
@@ -275,7 +272,7 @@ def _pad_images(cfg, size: int) -> None:
     """Zero-pad every split's images to ``size`` x ``size`` before packing them.
 
     ``ori_shape`` is left out of the packed keys so that ``LocalizationMetric`` (in the log)
-    scores the maps on the padded image, as :func:`score_row` does.
+    scores the maps on the padded image, as :func:`run_one` does.
     """
     for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
         pipeline = cfg[name].dataset.pipeline
@@ -299,64 +296,32 @@ def build_model(spec: RunSpec):
     return MODELS.build(model)
 
 
-def score_row(
-    spec: RunSpec, maps: dict[str, list], seconds: float, eval_seconds: float, params: int
-) -> dict[str, Any]:
-    """The result row of one run from :func:`aibtools.maps.collect_maps`'s output.
-
-    Scores in percent (3 decimals): top-1 error and, of the AIB attention (AIB variants) or the
-    Grad-CAM (the others), pointing game, energy in box, MaxBoxAccV2 and box accuracy.
-    """
-    from aib_plugin.evaluation import score_maps
-
-    saliency = maps["attention"] if spec.is_aib else maps["cam"]
-    scores = score_maps(saliency, maps["boxes"], maps["images"][0].shape)
-    errors = np.not_equal(maps["labels"], maps["preds"])
-    return dict(
-        backbone=spec.backbone,
-        variant=spec.variant,
-        seed=spec.seed,
-        map="IB attention" if spec.is_aib else "Grad-CAM",
-        top1_err=round(100.0 * float(np.mean(errors)), 3),
-        pointing=round(100.0 * scores.pointing_game, 3),
-        energy=round(100.0 * scores.energy_in_box, 3),
-        max_box_acc_v2=round(100.0 * scores.max_box_acc_v2, 3),
-        box_acc=round(100.0 * scores.box_accuracy, 3),
-        reduction=spec.reduction(),
-        train_images=spec.train_images or FULL_TRAIN_IMAGES,
-        test_images=scores.num_images,
-        epochs=spec.epochs or FULL_EPOCHS,
-        train_minutes=round(seconds / 60, 3),
-        eval_minutes=round(eval_seconds / 60, 3),
-        params=params,
-    )
-
-
 def run_one(spec: RunSpec, out_dir: Path, checkpoints: bool = False) -> dict[str, Any]:
     """Train ``spec`` through the Runner and score its test maps; returns the result row.
 
-    The Runner writes its log (and with ``checkpoints`` the last checkpoint) to
-    ``out_dir / 'runs' / spec.name``.
+    The row (:func:`aibtools.scores.score_rows`) scores the AIB attention of the AIB variants
+    and the Grad-CAM of the others. The Runner writes its log (and with ``checkpoints`` the
+    last checkpoint) to ``out_dir / 'runs' / spec.name``.
     """
-    import time
-
     import aib_plugin.mmpretrain  # noqa: F401  (registers the dataset, neck, metric, hooks)
 
     cfg = build_config(spec, out_dir / "runs" / spec.name, checkpoints)
-    runner, seconds = train(cfg)
-    start = time.perf_counter()
-    maps = collect_maps(runner, cam=not spec.is_aib)
-    eval_seconds = time.perf_counter() - start
-    params = sum(p.numel() for p in runner.model.parameters())
-    row = score_row(spec, maps, seconds, eval_seconds, params)
-    del runner, maps
-    gc.collect()
+    run = dict(
+        backbone=spec.backbone,
+        variant=spec.variant,
+        seed=spec.seed,
+        reduction=spec.reduction(),
+        train_images=spec.train_images or FULL_TRAIN_IMAGES,
+        epochs=spec.epochs or FULL_EPOCHS,
+    )
+    (row,) = train_and_score(cfg, run)[0]
     return row
 
 
 #: Milliseconds per training image and epoch (training plus its share of the end-of-training
 #: validation) and per test image (the maps: Grad-CAM or the attention's forward) of each
-#: (backbone, variant): the full run's (``docs/benchmarks/cluttered_mnist_quality_f49f9ff.csv``,
+#: (backbone, variant): the full run's
+#: (``projects/aib_studies/benchmarks/cluttered_mnist_quality_f49f9ff.csv``,
 #: ``train_minutes / (train_images x epochs)`` and ``eval_minutes / test_images``, means over the
 #: seeds of the 3,000-image sweep) on this project's 2-core CPU with 2 torch threads, for
 #: planning (:func:`estimate_minutes`, ``benchmark.py quality --dry-run``).

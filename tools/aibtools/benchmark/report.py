@@ -1,24 +1,25 @@
 """Benchmark outputs: CSV files, markdown tables, PNG plots, targets.
 
 Cost: a table of overheads against the plain model and PASS/FAIL lines of the light head's
-limits. Quality: per-seed rows, means ± standard deviations over seeds (with the worst seed of
-the AIB rows), the issue's targets at every seed, the published anchors, and a plot of top-1
-error against MaxBoxAccV2 and against energy in box.
+limits. Quality: the tools' one report (:mod:`aibtools.report`: means ± standard deviations
+over seeds with the worst seed of the AIB rows, the targets at every seed; its names are kept
+here as aliases), plus what only the benchmark adds: the rows an earlier run's CSV joins to a
+run, the published anchors, and a plot of top-1 error against MaxBoxAccV2 and against energy
+in box.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import operator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..tables import markdown_table, mean_std
-from ..targets import ENERGY_FACTOR, Target, at_least_factor, check
+from ..report import means_markdown, read_rows_csv, size_label, targets_markdown, write_csv
+from ..scores import AIB_VARIANTS, ROW_COLUMNS, SCORES, TARGETS, aggregate, setting, target_checks
+from ..tables import markdown_table
 
 #: columns of the cost CSV (one row per backbone and variant)
 COST_COLUMNS = (
@@ -29,67 +30,28 @@ COST_COLUMNS = (
     "train_step_ms", "train_step_iqr_ms", "train_step_ratio", "train_step_ratio_iqr",
     "train_peak_mem_mb", "mem_ratio",
 )  # fmt: skip
-#: columns of the quality CSV (one row per backbone, variant and seed; scores in percent)
-QUALITY_COLUMNS = (
-    "backbone", "variant", "seed", "map", "top1_err", "pointing", "energy", "max_box_acc_v2",
-    "box_acc", "reduction", "train_images", "test_images", "epochs", "train_minutes",
-    "eval_minutes", "params",
-)  # fmt: skip
-#: the scores of the quality table, and whether lower is better
-QUALITY_SCORES = (
-    ("top1_err", "top-1 err %", True),
-    ("pointing", "pointing %", False),
-    ("energy", "energy in box %", False),
-    ("max_box_acc_v2", "MaxBoxAccV2 %", False),
-    ("box_acc", "box acc %", False),
-)
 PARAM_LIMIT, LATENCY_LIMIT = 0.03, 0.05
-#: the issue's quality targets, AIB attention against the plain model's Grad-CAM, at every seed
-QUALITY_TARGETS = (
-    Target("top1_err", "top-1 error <= plain's", operator.le),
-    Target("pointing", "pointing >= plain Grad-CAM's", operator.ge),
-    Target(
-        "energy",
-        f"energy in box >= {ENERGY_FACTOR}x plain Grad-CAM's",
-        at_least_factor(ENERGY_FACTOR),
-    ),
-    Target("max_box_acc_v2", "MaxBoxAccV2 >= plain Grad-CAM's", operator.ge),
-)
-#: variants judged against the plain model
-JUDGED_VARIANTS = ("aib", "aib_qt")
+#: the quality CSV's columns, scores, targets and judged variants: the tools' one set
+#: (:mod:`aibtools.scores`), under the names this module has always given them
+QUALITY_COLUMNS = ROW_COLUMNS
+QUALITY_SCORES = SCORES
+QUALITY_TARGETS = TARGETS
+JUDGED_VARIANTS = AIB_VARIANTS
+#: the quality rows' aggregation, checks and tables (:mod:`aibtools.scores`,
+#: :mod:`aibtools.report`), under their earlier names
+aggregate_quality = aggregate
+quality_checks = target_checks
+quality_markdown = means_markdown
+read_quality_csv = read_rows_csv
+_setting = setting
+_size = size_label
 
-
-def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str], path: Path) -> None:
-    """Write ``rows`` with exactly ``columns`` (missing values empty)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in columns})
-
-
-#: columns of a quality CSV read back as numbers
-_INT_COLUMNS = ("seed", "train_images", "test_images", "epochs", "params")
-_TEXT_COLUMNS = ("backbone", "variant", "map", "reduction")
-
-
-def read_quality_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows of a quality CSV written by :func:`write_csv`, with their numbers as numbers.
-
-    Raises:
-        ValueError: if the file lacks one of :data:`QUALITY_COLUMNS`.
-    """
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in QUALITY_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path}: not a quality CSV, no column {', '.join(missing)}")
-        rows = list(reader)
-    for row in rows:
-        for key in QUALITY_COLUMNS:
-            if key not in _TEXT_COLUMNS:
-                row[key] = int(row[key]) if key in _INT_COLUMNS else float(row[key])
-    return rows
+__all__ = [
+    "COST_COLUMNS", "JUDGED_VARIANTS", "QUALITY_COLUMNS", "QUALITY_SCORES", "QUALITY_TARGETS",
+    "aggregate_quality", "cost_markdown", "cost_targets", "kept_rows", "plot_cost",
+    "plot_quality", "published_markdown", "quality_checks", "quality_markdown",
+    "read_quality_csv", "reference_rows", "targets_markdown", "write_csv",
+]  # fmt: skip
 
 
 def reference_rows(
@@ -247,59 +209,6 @@ def plot_cost(cost_rows: Sequence[dict[str, Any]], path: Path) -> None:
 # ----------------------------------------------------------------------------- quality
 
 
-def _setting(row: dict[str, Any]) -> tuple[str, str]:
-    return row["backbone"], row["reduction"]
-
-
-def aggregate_quality(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (backbone, variant, reduction): mean, sample std and worst seed of every score.
-
-    The worst seed is the highest top-1 error and the lowest of the other scores. Groups keep
-    the order of first appearance.
-    """
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault((r["backbone"], r["variant"], r["reduction"]), []).append(r)
-    out = []
-    for (backbone, variant, reduction), group in groups.items():
-        agg: dict[str, Any] = dict(
-            backbone=backbone,
-            variant=variant,
-            reduction=reduction,
-            map=group[0]["map"],
-            seeds=len(group),
-            train_images=group[0]["train_images"],
-            epochs=group[0]["epochs"],
-        )
-        for key, _, lower_is_better in QUALITY_SCORES:
-            values = [float(g[key]) for g in group]
-            agg[key], agg[key + "_std"] = mean_std(values)
-            agg[key + "_worst"] = max(values) if lower_is_better else min(values)
-        agg["train_minutes"] = float(np.mean([float(g["train_minutes"]) for g in group]))
-        out.append(agg)
-    return out
-
-
-def quality_markdown(aggregated: Sequence[dict[str, Any]]) -> str:
-    """Means ± standard deviations over seeds (a single seed: its value); AIB rows add their
-    worst seed in brackets."""
-    header = ["backbone", "variant", "map", "seeds"] + [label for _, label, _ in QUALITY_SCORES]
-    header += ["train min / run", "reduction"]
-    body = []
-    for a in aggregated:
-        cells = [a["backbone"], a["variant"], a["map"], str(a["seeds"])]
-        for key, _, _ in QUALITY_SCORES:
-            cell = f"{a[key]:.1f}"
-            if a["seeds"] > 1:
-                cell += f" ± {a[key + '_std']:.1f}"
-                if a["variant"] in JUDGED_VARIANTS:
-                    cell += f" (worst {a[key + '_worst']:.1f})"
-            cells.append(cell)
-        cells += [f"{a['train_minutes']:.2f}", a["reduction"]]
-        body.append(cells)
-    return markdown_table(header, body)
-
-
 def published_markdown() -> str:
     """The published test errors on cluttered MNIST, to read beside the table."""
     from aib_plugin.datasets.cluttered_mnist import PUBLISHED_TEST_ERRORS
@@ -316,68 +225,6 @@ def published_markdown() -> str:
         for p in PUBLISHED_TEST_ERRORS
     ]
     return markdown_table(header, body)
-
-
-def quality_checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """:data:`QUALITY_TARGETS` of every AIB variant against the plain model of its setting.
-
-    Rows are paired by seed within one (backbone, reduction). Each check is
-    :func:`aibtools.targets.check`'s dict plus ``backbone``, ``reduction``, ``model`` (the
-    variant) and ``passed``: the target holds at every seed.
-    """
-    checks = []
-    for setting in dict.fromkeys(_setting(r) for r in rows):
-        mine = [r for r in rows if _setting(r) == setting]
-        plain = {r["seed"]: r for r in mine if r["variant"] == "plain"}
-        for variant in JUDGED_VARIANTS:
-            pairs = [
-                (r, plain[r["seed"]])
-                for r in mine
-                if r["variant"] == variant and r["seed"] in plain
-            ]
-            for target in QUALITY_TARGETS if pairs else ():
-                result = check(target, pairs)
-                checks.append(
-                    dict(
-                        result,
-                        backbone=setting[0],
-                        reduction=setting[1],
-                        model=variant,
-                        passed=result["met"] == result["seeds"],
-                    )
-                )
-    return checks
-
-
-def targets_markdown(checks: Sequence[dict[str, Any]]) -> str:
-    """The checks as a table; PASS only if the target holds at every seed."""
-    header = ["backbone", "train images x epochs", "model", "target", "AIB", "plain"]
-    header += ["difference", "seeds met", "verdict"]
-    body = []
-    for c in checks:
-        difference = f"{c['difference']:+.1f}"
-        if c["difference_se"] is not None:
-            difference += f" ± {c['difference_se']:.1f} (s.e.)"
-        body.append(
-            [
-                c["backbone"],
-                _size(c["reduction"]),
-                f"{c['model']} vs plain",
-                c["target"],
-                f"{c['value']:.1f}",
-                f"{c['reference_value']:.1f}",
-                difference,
-                f"{c['met']}/{c['seeds']}",
-                "PASS" if c["passed"] else "FAIL",
-            ]
-        )
-    return markdown_table(header, body)
-
-
-def _size(reduction: str) -> str:
-    """The image and epoch part of a reduction label (``'full'`` when it has none)."""
-    parts = [p for p in reduction.split("; ") if "train images" in p or "epochs" in p]
-    return "; ".join(parts) or "full"
 
 
 def plot_quality(aggregated: Sequence[dict[str, Any]], path: Path) -> None:
