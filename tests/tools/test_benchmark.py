@@ -37,7 +37,7 @@ from aibtools.benchmark.report import (
 
 REPO = Path(__file__).resolve().parents[2]
 RATIOS = ("params_ratio", "gflops_ratio", "latency_b1_ratio", "batch_ratio", "train_step_ratio")
-#: the columns the issue asks of the committed CSV
+#: the columns of the committed CSV
 REQUIRED = ("backbone", "variant", "seed", "top1_err", "pointing", "energy", "max_box_acc_v2")
 
 
@@ -307,7 +307,7 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
     assert runs[-1].name == "mmpretrain-resnet18_aib_s0_50000x3"
     aib_only = benchmark.quality_runs(benchmark.parse_args(["quality", "--variants", "aib"]))
     assert [(r.variant, r.train_images) for r in aib_only[-2:]] == [("aib", 3000), ("aib", None)]
-    # the defaults fit the issue's 150 minutes at the speeds measured on this machine
+    # the defaults fit a 150-minute budget at the speeds measured on this machine
     assert q.estimate_minutes(runs) <= 150
     assert math.isnan(q.estimate_minutes([q.RunSpec("resnet18", "nope", 0)]))
     assert benchmark.main(["quality", "--quick", "--dry-run"]) == 0

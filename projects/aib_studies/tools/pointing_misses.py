@@ -41,18 +41,17 @@ the map's Pearson correlation with that ink, the mean over the test images.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
 # the shared library of the repository's tools, tools/aibtools, as `python tools/<name>.py` has it
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from aibtools import flags  # noqa: E402
 from aibtools.maps import (  # noqa: E402
     collect_maps,
     ink_map,
@@ -65,6 +64,7 @@ from aibtools.tables import markdown_table  # noqa: E402
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    flags.add_threads(parser)
     parser.add_argument("work_dirs", nargs="+", help="run folders: dumped config + checkpoint")
     args = parser.parse_args(argv)
     for work_dir in args.work_dirs:
@@ -382,7 +382,7 @@ def peak_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    flags.set_threads(args.threads)
     import aib_plugin.mmpretrain  # noqa: F401  (registers the dataset, neck, metric, hooks)
 
     rows = []
