@@ -108,9 +108,8 @@ class VariationalBottleneck(nn.Module):
         """He-initialise ``fc`` (normal, fan-in, ReLU gain; zero bias).
 
         z feeds the decoder's ReLU, so this keeps the signal's scale through encoder and decoder.
-        PyTorch's default ``Linear`` init divides the variance by 3 (by 6 after the ReLU): with it
-        the demo's AIB model learned about half as fast as the plain model and ended 0.9 points
-        behind it in top-1 (projects/aib_studies/experiments/bottleneck_init.md).
+        PyTorch's default ``Linear`` init divides the variance by 3 (by 6 after the ReLU), which
+        slows learning (projects/aib_studies/experiments/bottleneck_init.md).
         """
         nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
         nn.init.zeros_(self.fc.bias)

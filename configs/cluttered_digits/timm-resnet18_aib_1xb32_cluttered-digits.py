@@ -9,9 +9,8 @@ model = dict(  # AIB
     type="IBTimmClassifier",
     model_name="resnet18_aib",
     bottleneck_dim=64,
-    # the attended area's price, as measured in projects/aib_studies/cross_backbone.md (the
-    # MMPretrain digits config has since moved on: area_mode="relative" at 1.0 and
-    # head_kernel_size=1)
+    # a plain area price (not the paper's); the MMPretrain digits config prices the area
+    # relative to the map's peak instead (area_mode="relative", 1.0, head_kernel_size=1)
     area_weight=0.1,
 )
 val_evaluator = [dict(type="Accuracy", topk=(1,)), dict(type="LocalizationMetric")]  # AIB
