@@ -6,8 +6,8 @@
 
 _base_ = [
     "./_base_/models/resnet50_aib.py",
-    "./_base_/datasets/imagenet_bs32.py",
-    "./_base_/schedules/imagenet_bs256.py",
+    "mmpretrain::_base_/datasets/imagenet_bs32.py",
+    "mmpretrain::_base_/schedules/imagenet_bs256.py",
     "./_base_/default_runtime.py",
 ]
 

@@ -4,8 +4,8 @@
 # Train:  python tools/train.py configs/timm-resnet18_aib_8xb32_in1k.py
 
 _base_ = [
-    "./_base_/datasets/imagenet_bs32.py",
-    "./_base_/schedules/imagenet_bs256.py",
+    "mmpretrain::_base_/datasets/imagenet_bs32.py",
+    "mmpretrain::_base_/schedules/imagenet_bs256.py",
     "./_base_/default_runtime.py",
 ]
 

@@ -25,7 +25,7 @@ from aib_plugin.layers.probe import probe_forward, probe_module
 
 from .checkpoint import allow_mmengine_checkpoints
 from .layout import infer_channels
-from .neck import IBAttention, IBNeckOutput
+from .neck import IBAttention, IBNeckOutput, attention_from_config
 
 
 def attach_attention(
@@ -199,9 +199,11 @@ class IBImageClassifier(ImageClassifier):
     The classifier decides where the attention sits. By default the neck applies it to the
     backbone output it reads. ``attention_at='layer4'`` (any module path of the backbone) puts
     it at that module's input, the paper's placement before the last stage: the classifier
-    builds the attention with the neck's options (:meth:`IBAttention.build_attention`),
-    splices it into the backbone (:func:`aib_plugin.layers.wrap_stage`) and hands its output
-    of each pass to the neck, which pools the backbone output, the rear's encoding.
+    builds the attention with the neck's options before the neck itself
+    (:func:`~aib_plugin.mmpretrain.neck.attention_from_config`; initial weights are drawn in the
+    order backbone, attention, bottleneck, head), splices it into the backbone
+    (:func:`aib_plugin.layers.wrap_stage`) and hands its output of each pass to the neck, which
+    pools the backbone output, the rear's encoding.
 
     At build time it checks the neck type, the head's ``in_channels`` and, by running the
     backbone once on a small zero image, the neck's stage index and channels. Building it also
@@ -251,14 +253,18 @@ class IBImageClassifier(ImageClassifier):
             raise ValueError("IBImageClassifier needs an IB neck: neck=dict(type='IBAttention')")
         path, neck = _resolve_attention_at(attention_at, attention_stage, neck)
         is_ib_config = isinstance(neck, dict) and neck.get("type") in ("IBAttention", IBAttention)
+        attention = None
         if is_ib_config:
             neck = dict(neck, with_attention=path is None)
-            if neck.get("in_channels") is None or (
+            inferring = neck.get("in_channels") is None or (
                 path is not None and neck.get("pooled_channels") is None
-            ):
-                if not isinstance(backbone, nn.Module):
-                    backbone = MODELS.build(backbone)
+            )
+            if (inferring or path is not None) and not isinstance(backbone, nn.Module):
+                backbone = MODELS.build(backbone)
+            if inferring:
                 neck.update(_infer_neck_channels(backbone, neck, probe_size or 32, path))
+            if path is not None:  # before the neck: the backbone, attention, bottleneck, head
+                attention = attention_from_config(neck)  # draw their initial weights in turn
             neck = MODELS.build(neck)
         if not isinstance(neck, IBAttention):
             got = neck.get("type") if isinstance(neck, dict) else type(neck).__name__
@@ -282,12 +288,12 @@ class IBImageClassifier(ImageClassifier):
         self.attention_at = path
         self._check_head()
         if path is not None:
-            self._place_attention(path)
+            self._place_attention(path, attention or self.neck.build_attention())
         if probe_size is not None:
             self._probe_backbone(probe_size)
 
-    def _place_attention(self, path: str) -> None:
-        """Build the attention and put it in the backbone, at the input of its module ``path``."""
+    def _place_attention(self, path: str, attention: IBSpatialAttention) -> None:
+        """Put the attention in the backbone, at the input of its module ``path``."""
         try:
             module = self.backbone.get_submodule(path)
         except AttributeError:
@@ -296,7 +302,7 @@ class IBImageClassifier(ImageClassifier):
                 f"IBImageClassifier attention_at={path!r} is not a module of the backbone "
                 f"{type(self.backbone).__name__} (its children: {children})"
             ) from None
-        adapter = IBAttentionAdapter(self.neck.build_attention(), "NCHW")
+        adapter = IBAttentionAdapter(attention, "NCHW")
         set_submodule(self.backbone, path, wrap_stage(module, adapter, at_input=True))
 
     @property

@@ -51,6 +51,61 @@ class IBNeckOutput(tuple):
         return obj
 
 
+#: IBAttention's own arguments; every other key of its config is an IB option
+NECK_ARGUMENTS = (
+    "in_channels",
+    "bottleneck_dim",
+    "stage_index",
+    "pooled_channels",
+    "hidden_channels",
+    "relu_output",
+    "data_format",
+    "num_prefix_tokens",
+    "with_attention",
+    "init_cfg",
+)
+
+
+def split_ib_options(ib_options: dict[str, Any]) -> IBOptions:
+    """The :class:`~aib_plugin.layers.IBOptions` of an IBAttention's IB options (with
+    ``bottleneck_dim``).
+
+    Raises:
+        TypeError: for an option that is neither the neck's nor an IB option.
+    """
+    options, unknown = IBOptions.split(ib_options)
+    if unknown:
+        raise TypeError(
+            f"IBAttention got unknown options {sorted(unknown)}; its own are "
+            f"{', '.join(NECK_ARGUMENTS)}, and the IB options {list(IBOptions.names())}"
+        )
+    return options
+
+
+def new_attention(
+    options: IBOptions, in_channels: int, hidden_channels: Optional[int] = None
+) -> IBSpatialAttention:
+    """A new IB attention (light head and attention) for ``in_channels`` channels."""
+    head = options.light_head(in_channels, hidden_channels)
+    return options.attention(in_channels, head)
+
+
+def attention_from_config(config: dict[str, Any]) -> IBSpatialAttention:
+    """A new IB attention with the options of an IBAttention config (``in_channels`` set).
+
+    ``IBImageClassifier(attention_at=...)`` builds it before the neck, so the attention draws
+    its initial weights before the bottleneck, as when the neck held it.
+    """
+    ib_options = {
+        key: value
+        for key, value in config.items()
+        if key == "bottleneck_dim" or key not in NECK_ARGUMENTS + ("type", "standalone")
+    }
+    options = split_ib_options(ib_options)
+    check_positive_int("in_channels", config.get("in_channels"))
+    return new_attention(options, config["in_channels"], config.get("hidden_channels"))
+
+
 @MODELS.register_module()
 class IBAttention(BaseModule):
     """Information Bottleneck spatial attention neck (Lai et al., IJCAI 2021).
@@ -93,7 +148,8 @@ class IBAttention(BaseModule):
         num_prefix_tokens: class/register tokens to drop from ``'NLC'`` input (None: infer).
         with_attention: True (default): the neck holds and applies the attention. False: the
             attention sits upstream (``IBImageClassifier`` builds it with
-            :meth:`build_attention` and places it in the backbone).
+            :func:`attention_from_config`, or :meth:`build_attention` for a built neck, and
+            places it in the backbone).
         init_cfg: MMEngine initialisation config.
         **ib_options: the IB options shared with the timm models, documented once in
             :class:`aib_plugin.layers.IBOptions`: ``num_anchors``, ``learn_anchors``,
@@ -137,14 +193,7 @@ class IBAttention(BaseModule):
                 "attention_at=..., neck=dict(type='IBAttention')) (IBImageClassifier also reads it "
                 "from the neck config)"
             )
-        options, unknown = IBOptions.split(dict(ib_options, bottleneck_dim=bottleneck_dim))
-        if unknown:
-            raise TypeError(
-                f"IBAttention got unknown options {sorted(unknown)}; its own are in_channels, "
-                "bottleneck_dim, stage_index, pooled_channels, hidden_channels, relu_output, "
-                "data_format, num_prefix_tokens, with_attention, and the IB options "
-                f"{list(IBOptions.names())}"
-            )
+        options = split_ib_options(dict(ib_options, bottleneck_dim=bottleneck_dim))
         if in_channels is None:
             raise ValueError(
                 "IBAttention needs in_channels, the channels of the map the attention modulates; "
@@ -194,8 +243,7 @@ class IBAttention(BaseModule):
         The neck's own (``with_attention=True``), or the one ``IBImageClassifier`` places in the
         backbone: one recipe for both.
         """
-        head = self.options.light_head(self.in_channels, self.hidden_channels)
-        return self.options.attention(self.in_channels, head)
+        return new_attention(self.options, self.in_channels, self.hidden_channels)
 
     def select_stage(
         self,

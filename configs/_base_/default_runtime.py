@@ -25,5 +25,3 @@ log_level = "INFO"
 load_from = None
 resume = False
 randomness = dict(seed=None, deterministic=False)
-val_cfg = dict()
-test_cfg = dict()

@@ -76,3 +76,28 @@ def test_bad_placements_are_clear_errors() -> None:
     model = _model()
     with pytest.raises(RuntimeError, match="needs the output of the attention"):
         model.neck(model.backbone(torch.randn(1, 3, 32, 32)))
+
+
+def test_the_weights_are_drawn_backbone_attention_bottleneck_as_when_the_neck_held_it() -> None:
+    from aib_plugin.mmpretrain.neck import IBAttention, attention_from_config
+
+    torch.manual_seed(0)
+    model = _model(num_anchors=5)
+    torch.manual_seed(0)
+    MODELS.build(BACKBONE)
+    neck = dict(in_channels=32, pooled_channels=64, bottleneck_dim=16, num_anchors=5)
+    attention = attention_from_config(neck)
+    bottleneck = IBAttention(with_attention=False, **neck).bottleneck
+    for got, expected in ((model.ib_attention, attention), (model.neck.bottleneck, bottleneck)):
+        got, expected = got.state_dict(), expected.state_dict()
+        assert list(got) == list(expected)
+        assert all(torch.equal(got[k], expected[k]) for k in got)
+
+
+def test_attention_from_config_names_an_unknown_option() -> None:
+    from aib_plugin.mmpretrain.neck import attention_from_config
+
+    with pytest.raises(TypeError, match="unknown options \\['num_anchor'\\]"):
+        attention_from_config(dict(type="IBAttention", in_channels=8, num_anchor=5))
+    with pytest.raises(TypeError, match="in_channels"):
+        attention_from_config(dict(type="IBAttention"))

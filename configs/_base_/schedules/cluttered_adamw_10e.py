@@ -7,3 +7,5 @@ param_scheduler = [
     dict(type="CosineAnnealingLR", by_epoch=True, begin=0, eta_min=1e-4),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()

@@ -12,6 +12,8 @@ param_scheduler = dict(type="StepLR", step_size=2, gamma=0.97, by_epoch=True)
 
 # train, val, test setting
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
 
 # NOTE: `auto_scale_lr` is for automatically scaling LR
 # based on the actual training batch size.
