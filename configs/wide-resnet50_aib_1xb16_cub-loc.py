@@ -9,13 +9,8 @@
 
 _base_ = ["./wide-resnet50_aib_1xb16_cub.py"]
 
-train_pipeline = [
-    dict(type="LoadImageFromFile"),
-    dict(type="Resize", scale=(256, 256)),
-    dict(type="RandomCrop", crop_size=224),
-    dict(type="RandomFlip", prob=0.5, direction="horizontal"),
-    dict(type="PackInputs"),
-]
+# the authors' full-image training pipeline: their crop pipeline without its CropToBox
+train_pipeline = [step for step in _base_.train_pipeline if step["type"] != "CropToBox"]
 # resize only (no crop): LocalizationMetric maps each attention map back to ori_shape
 test_pipeline = [
     dict(type="LoadImageFromFile"),

@@ -1,9 +1,11 @@
 """Every config (configs/ and the studies' projects/aib_studies/configs/) loads, builds its model
 and runs a dummy batch."""
 
+import math
 import re
 from pathlib import Path
 
+import mmpretrain
 import pytest
 import torch
 from mmengine.config import Config
@@ -67,6 +69,44 @@ def _bases(path: Path) -> list[Path]:
 BASE_FILES = sorted((CONFIGS / "_base_").rglob("*.py"))
 
 
+#: the configs MMPretrain's wheel ships, which ``mmpretrain::`` bases name
+MMPRETRAIN_CONFIGS = Path(mmpretrain.__file__).parent / ".mim" / "configs"
+
+
+def _without_scope(node):
+    if isinstance(node, dict):
+        return {k: _without_scope(v) for k, v in node.items() if k != "_scope_"}
+    return node
+
+
+@pytest.mark.parametrize(
+    "fragment, mmpretrain_model, num_classes",
+    [
+        ("resnet18_cifar_aib.py", "resnet18_cifar.py", 10),
+        ("resnet50_aib.py", "resnet50.py", 1000),
+        ("wide-resnet50_aib.py", "wide-resnet50.py", 200),  # CUB's birds
+    ],
+)
+def test_model_fragments_extend_mmpretrains_own(
+    fragment: str, mmpretrain_model: str, num_classes: int
+) -> None:
+    """The AIB model fragments keep MMPretrain's backbone (the CUB one adds the ImageNet
+    checkpoint) and change the neck and the head, which the neck's K feeds."""
+    ours = Config.fromfile(str(CONFIGS / "_base_" / "models" / fragment)).model
+    stock = Config.fromfile(str(MMPRETRAIN_CONFIGS / "_base_" / "models" / mmpretrain_model)).model
+    backbone = _without_scope(ours.backbone.to_dict())
+    backbone.pop("init_cfg", None)
+    assert backbone == _without_scope(stock.backbone.to_dict())
+    assert (ours.type, ours.neck.type, stock.neck.type) == (
+        "IBImageClassifier",
+        "IBAttention",
+        "GlobalAveragePooling",
+    )
+    assert ours.head.num_classes == num_classes
+    assert ours.head.in_channels == ours.neck.get("bottleneck_dim", 256) != stock.head.in_channels
+    assert ours.head.loss.loss_weight == pytest.approx(1 / math.log(2))  # cross-entropy in bits
+
+
 def test_every_base_fragment_is_local_and_inherited() -> None:
     """The fragments (MMPretrain's layout: models/, datasets/, schedules/ and the runtime) load
     on their own and each is inherited by some config."""
@@ -85,8 +125,8 @@ def test_every_base_fragment_is_local_and_inherited() -> None:
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
 def test_config_is_self_contained(path: Path) -> None:
-    assert "_base_" in path.read_text()
-    assert _bases(path) or "mmpretrain::" in path.read_text(), f"{path.name}: expected a _base_ list"
+    text = path.read_text()
+    assert _bases(path) or "mmpretrain::" in text, f"{path.name}: expected a _base_ list"
     cfg = Config.fromfile(str(path))
     assert cfg.custom_imports == dict(imports=["aib_plugin.mmpretrain"], allow_failed_imports=False)
     hook_types = {h["type"] for h in cfg.custom_hooks}

@@ -16,9 +16,8 @@ train_dataloader = dict(
     sampler=dict(type="DefaultSampler", shuffle=True),
 )
 val_dataloader = dict(
+    train_dataloader,
     batch_size=100,
-    num_workers=1,
-    persistent_workers=True,
     dataset=dict(type=dataset_type, split="test", num_images=500, pipeline=[pack], **data_args),
     sampler=dict(type="DefaultSampler", shuffle=False),
 )

@@ -19,9 +19,8 @@ train_dataloader = dict(
     sampler=dict(type="DefaultSampler", shuffle=True),
 )
 val_dataloader = dict(
+    train_dataloader,
     batch_size=100,
-    num_workers=1,
-    persistent_workers=True,
     # the last 10,000 training digits (not used for training)
     dataset=dict(type=dataset_type, split="val", num_images=None, pipeline=[pack], **data_args),
     sampler=dict(type="DefaultSampler", shuffle=False),

@@ -38,11 +38,8 @@ train_dataloader = dict(
 )
 
 val_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    dataset=dict(
-        type=dataset_type, data_root="data/CUB_200_2011", split="test", pipeline=test_pipeline
-    ),
+    train_dataloader,
+    dataset=dict(train_dataloader["dataset"], split="test", pipeline=test_pipeline),
     sampler=dict(type="DefaultSampler", shuffle=False),
 )
 val_evaluator = dict(type="Accuracy", topk=(1,))
