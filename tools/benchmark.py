@@ -543,7 +543,7 @@ def quality_report(
             if getattr(args, "cfg_options", None)
             else []
         ),
-        *quality_sections(judged, ONE_SEED),
+        *quality_sections(judged, ONE_SEED, args.max_plain_error),
         "## Published test errors on cluttered MNIST (full training sets)",
         report.published_markdown(),
         "## Every run",
@@ -586,7 +586,7 @@ def main_quality(args: argparse.Namespace, argv: list[str]) -> int:
         minutes = (time.perf_counter() - start) / 60
     text = quality_report(rows, args, argv, minutes)
     rows = _with_reference(rows, args)
-    write_outputs(rows, out_dir, OUT_STEM, text)
+    write_outputs(rows, out_dir, OUT_STEM, text, args.max_plain_error)
     report.plot_quality(report.aggregate_quality(rows), png_path)
     print("\n" + text.split("\n## Every run")[0])
     print(f"[quality] {minutes:.1f} min; outputs in {out_dir}: {', '.join(OUT_FILES)}")

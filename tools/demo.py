@@ -248,7 +248,7 @@ def summary_markdown(rows: list[dict[str, Any]], command: str, args: argparse.Na
             + ", ".join(f"`{k}={v!r}`" for k, v in args.aib_options.items())
             + " (`--aib-options`)."
         )
-    lines += quality_sections(rows, ONE_SEED_CAVEAT)
+    lines += quality_sections(rows, ONE_SEED_CAVEAT, args.max_plain_error)
     lines += ["## Every run", runs_markdown(rows)]
     return "\n\n".join(lines) + "\n"
 
@@ -259,7 +259,7 @@ def write_summary(
     """Write summary.md, summary.csv and summary.json, print the report up to its every-run
     table, and return the markdown."""
     text = summary_markdown(rows, command, args)
-    write_outputs(rows, out_dir, OUT_STEM, text)
+    write_outputs(rows, out_dir, OUT_STEM, text, args.max_plain_error)
     print("\n" + text.split("\n## Every run")[0] + "\n")
     return text
 

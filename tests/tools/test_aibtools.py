@@ -173,6 +173,36 @@ def _row(variant, source, seed, err, energy, reduction="none"):
     )  # fmt: skip
 
 
+def test_a_plain_model_that_has_not_learned_the_task_is_not_judged() -> None:
+    rows = [
+        _row("plain", "Grad-CAM", 0, 8.0, 30.0),
+        _row("aib", "IB attention", 0, 7.0, 20.0),  # energy missed at the learned seed
+        _row("plain", "Grad-CAM", 1, 60.0, 10.0),  # seed 1: the plain model is near chance
+        _row("aib", "IB attention", 1, 70.0, 99.0),  # energy met there: left out
+    ]
+    checks = {c["score"]: c for c in target_checks(rows)}
+    energy = checks["energy"]
+    assert (energy["met"], energy["seeds"], energy["not_learned"]) == (0, 1, [1])
+    assert (energy["verdict"], energy["passed"], energy["plain_error"]) == ("FAIL", False, 34.0)
+    assert checks["top1_err"]["verdict"] == "PASS"  # 7.0 <= 8.0 at seed 0, seed 1 not judged
+    table = targets_markdown(list(checks.values()))
+    assert "| 0/1 (not learned: seed 1) | missed | FAIL |" in table
+    # with a bar of 5% neither seed is judged: neither met nor failed
+    strict = target_checks(rows, max_plain_error=5.0)
+    assert {c["verdict"] for c in strict} == {"not learned"} and not any(
+        c["passed"] for c in strict
+    )
+    assert "| - | " in targets_markdown(strict)
+    sections = quality_sections(rows, "ONE SEED", max_plain_error=5.0)
+    assert "more than 5% top-1 error has not learned the task" in sections[4]
+    # with 100% every seed is judged
+    assert target_checks(rows, max_plain_error=100.0)[2]["met"] == 1
+    with pytest.raises(
+        ValueError, match="max_plain_error must be a top-1 error in \\[0, 100\\] %, got 150"
+    ):
+        target_checks(rows, max_plain_error=150)
+
+
 def test_targets_judge_the_attention_against_the_plain_grad_cam_seed_by_seed(tmp_path):
     rows = [
         _row("plain", "Grad-CAM", 0, 10.0, 30.0),
@@ -193,7 +223,7 @@ def test_targets_judge_the_attention_against_the_plain_grad_cam_seed_by_seed(tmp
     assert checks["pointing"]["passed"] and checks["pointing"]["reference"] == "plain"
     table = targets_markdown(list(checks.values()))
     assert (
-        "| b | full | aib vs plain | top-1 error <= plain's | 9.0 | 8.0 | +1.0 ± 1.0 (s.e.) "
+        "| b | full | aib vs plain | 8.0 | top-1 error <= plain's | 9.0 | 8.0 | +1.0 ± 1.0 (s.e.) "
         "| 1/2 | missed | FAIL |" in table
     )
     means = aggregate(rows)

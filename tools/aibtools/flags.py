@@ -8,6 +8,8 @@
   the images of the training split, and of the validation and test splits.
 - ``--cfg-options KEY=VALUE ...``: config overrides of every model, plain and AIB alike,
   merged after ``--aib-options``; each is named in the result rows' ``reduction``.
+- ``--max-plain-error PCT``: a seed whose plain model has a higher top-1 error has not learned
+  the task; its targets are not judged (default 10).
 - ``--aib-options KEY=VALUE ...``: config overrides of the AIB models only. A dotted key is a
   config path (``model.neck.kl=vib``); a bare keyword (``area_weight=0``) is a keyword of the
   AIB model, put where its config keeps them (``model.neck.KEY`` for MMPretrain's neck,
@@ -19,6 +21,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from typing import Any, Optional
+
+from .scores import MAX_PLAIN_ERROR
 
 AIB_OPTIONS_HELP = (
     "config overrides of the AIB models only (plain, SE and CBAM models are unchanged): a "
@@ -56,7 +60,8 @@ def add_run_options(
     parser: argparse.ArgumentParser, seeds_help: str, train_help: str, test_help: str
 ) -> None:
     """``--seeds`` (alias ``--seed``), ``--train-images`` / ``--test-images`` (aliases
-    ``--train-samples`` / ``--test-samples``), ``--cfg-options`` and ``--aib-options``.
+    ``--train-samples`` / ``--test-samples``), ``--max-plain-error``, ``--cfg-options`` and
+    ``--aib-options``.
 
     The sizes and seeds default to None (the tool's preset fills them); the options to ``{}``.
     """
@@ -66,6 +71,14 @@ def add_run_options(
     add("--seeds", "--seed", dest="seeds", type=int, nargs="+", default=None, help=seeds_help)
     add("--train-images", "--train-samples", dest="train_images", type=int, help=train_help)
     add("--test-images", "--test-samples", dest="test_images", type=int, help=test_help)
+    add(
+        "--max-plain-error",
+        type=float,
+        default=MAX_PLAIN_ERROR,
+        metavar="PCT",
+        help="a seed whose plain model has a higher top-1 error (%%) has not learned the task: "
+        f"its targets are not judged ('not learned'; default {MAX_PLAIN_ERROR:g})",
+    )
     add(
         "--cfg-options",
         nargs="+",

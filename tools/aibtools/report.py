@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .scores import AIB_VARIANTS, ROW_COLUMNS, SCORES, aggregate, target_checks
+from .scores import (
+    AIB_VARIANTS,
+    MAX_PLAIN_ERROR,
+    ROW_COLUMNS,
+    SCORES,
+    aggregate,
+    target_checks,
+)
 from .tables import markdown_table
 
 #: columns of a result CSV read back as whole numbers; the rest but the text ones are floats
@@ -79,27 +86,33 @@ def means_markdown(aggregated: Sequence[dict[str, Any]]) -> str:
 
 
 def targets_markdown(checks: Sequence[dict[str, Any]]) -> str:
-    """The checks as a table: the seeds where each holds, whether it holds on the means, and
-    the verdict, PASS only if it holds at every seed."""
-    header = ["backbone", "train images x epochs", "model", "target", "AIB", "plain"]
-    header += ["difference", "seeds met", "on the means", "verdict"]
+    """The checks as a table: the plain model's top-1 error, the seeds where each target holds
+    (among the seeds whose plain model learned the task), whether it holds on the means, and
+    the verdict: PASS only if it holds at every judged seed, 'not learned' if none is judged."""
+    header = ["backbone", "train images x epochs", "model", "plain top-1 err %", "target"]
+    header += ["AIB", "plain", "difference", "seeds met", "on the means", "verdict"]
     body = []
     for c in checks:
         difference = f"{c['difference']:+.1f}"
         if c["difference_se"] is not None:
             difference += f" ± {c['difference_se']:.1f} (s.e.)"
+        not_learned = c.get("not_learned", [])
+        seeds = f"{c['met']}/{c['seeds']}"
+        if not_learned and c["verdict"] != "not learned":
+            seeds += f" (not learned: seed {', '.join(str(s) for s in not_learned)})"
         body.append(
             [
                 c["backbone"],
                 size_label(c["reduction"]),
                 f"{c['model']} vs {c.get('reference', 'plain')}",
+                f"{c['plain_error']:.1f}",
                 c["target"],
                 f"{c['value']:.1f}",
                 f"{c['reference_value']:.1f}",
                 difference,
-                f"{c['met']}/{c['seeds']}",
+                "-" if c["verdict"] == "not learned" else seeds,
                 "met" if c["met_on_means"] else "missed",
-                "PASS" if c["passed"] else "FAIL",
+                c["verdict"],
             ]
         )
     return markdown_table(header, body)
@@ -119,27 +132,46 @@ def runs_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return markdown_table(header, body)
 
 
-def quality_sections(rows: Sequence[dict[str, Any]], one_seed_note: str) -> list[str]:
+def quality_sections(
+    rows: Sequence[dict[str, Any]], one_seed_note: str, max_plain_error: float = MAX_PLAIN_ERROR
+) -> list[str]:
     """The means over seeds and the targets of ``rows``, as markdown sections.
 
-    ``one_seed_note`` follows the targets when no check has more than one seed.
+    ``one_seed_note`` follows the targets when no check has more than one seed; a seed whose
+    plain model is above ``max_plain_error`` % top-1 error is not judged
+    (:func:`aibtools.scores.target_checks`).
     """
-    checks = target_checks(rows)
+    checks = target_checks(rows, max_plain_error)
     sections = [MEANS_TITLE, means_markdown(aggregate(rows)), TARGETS_TITLE]
-    sections.append(targets_markdown(checks) if checks else "No AIB model has a plain reference.")
-    if checks and max(c["seeds"] for c in checks) == 1:
+    if not checks:
+        sections.append("No AIB model has a plain reference.")
+        return sections
+    sections.append(targets_markdown(checks))
+    sections.append(
+        f"A seed whose plain model has more than {max_plain_error:g}% top-1 error has not learned "
+        "the task and is not judged (--max-plain-error); a backbone with no judged seed is "
+        "'not learned', neither met nor failed."
+    )
+    if max(c["seeds"] for c in checks) == 1:
         sections.append(one_seed_note)
     return sections
 
 
 def write_outputs(
-    rows: Sequence[dict[str, Any]], out_dir: Path, stem: str, markdown: str
+    rows: Sequence[dict[str, Any]],
+    out_dir: Path,
+    stem: str,
+    markdown: str,
+    max_plain_error: float = MAX_PLAIN_ERROR,
 ) -> list[Path]:
-    """Write ``<stem>.csv`` (the rows), ``<stem>.json`` (rows, means over seeds, targets) and
-    ``<stem>.md`` (``markdown``) into ``out_dir``; returns their paths."""
+    """Write ``<stem>.csv`` (the rows), ``<stem>.json`` (rows, means over seeds, targets judged
+    with ``max_plain_error``) and ``<stem>.md`` (``markdown``) into ``out_dir``; returns their
+    paths."""
     csv_path, json_path, md_path = (out_dir / f"{stem}.{ext}" for ext in ("csv", "json", "md"))
     write_csv(rows, ROW_COLUMNS, csv_path)
-    summary = dict(rows=list(rows), means=aggregate(rows), targets=target_checks(rows))
+    summary = dict(
+        rows=list(rows), means=aggregate(rows), targets=target_checks(rows, max_plain_error)
+    )
     json_path.write_text(json.dumps(summary, indent=2))
     md_path.write_text(markdown)
     return [csv_path, json_path, md_path]
