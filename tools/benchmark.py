@@ -57,16 +57,27 @@ DEFAULT_BACKBONES = (
 QUICK_BACKBONES = ("resnet18", "mmpretrain:resnet18")
 COMMANDS = ("cost", "quality")
 
-#: the quality run's defaults: every family and variant, three seeds, and the sizes that fit the
-#: a 150-minute budget on a 2-core CPU (``quality --dry-run`` gives the estimate)
-QUALITY_DEFAULTS = dict(
-    backbones=list(q.FAMILIES), variants=list(q.VARIANTS), seeds=[0, 1, 2],
-    train_images=3000, test_images=500, epochs=3, full_pair=True,
+#: ``quality`` presets. ``learned`` (the default): the families with a training setting of their
+#: own (:class:`aibtools.benchmark.quality.Training`, chosen so that each plain model learns the
+#: task), plain and AIB, three seeds, scored on all 10,000 test images. ``reduced``: the earlier
+#: sweep, every family and variant at 3,000 images x 3 epochs (plain models far from learned)
+#: and the full-data pair.
+QUALITY_PRESETS = dict(
+    learned=dict(
+        backbones=[name for name, f in q.FAMILIES.items() if f.training is not None],
+        variants=["plain", "aib"], seeds=[0, 1, 2], train_images=None, test_images=None,
+        epochs=None, full_pair=False, per_family=True,
+    ),
+    reduced=dict(
+        backbones=list(q.REDUCED_FAMILIES), variants=list(q.VARIANTS), seeds=[0, 1, 2],
+        train_images=3000, test_images=500, epochs=3, full_pair=True, per_family=False,
+    ),
 )  # fmt: skip
+QUALITY_DEFAULTS = QUALITY_PRESETS["learned"]
 #: ``quality --quick``: one backbone, two variants, one seed, tiny (about a minute)
 QUALITY_QUICK = dict(
     backbones=["resnet18"], variants=["plain", "aib"], seeds=[0],
-    train_images=200, test_images=100, epochs=1, full_pair=False,
+    train_images=200, test_images=100, epochs=1, full_pair=False, per_family=False,
 )  # fmt: skip
 #: the pair trained once on every training image (beside the published errors)
 FULL_PAIR = ("mmpretrain:resnet18", ("plain", "aib"))
@@ -105,12 +116,20 @@ def _cost_parser(parser: argparse.ArgumentParser) -> None:
 
 def _quality_parser(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    d, quick = QUALITY_DEFAULTS, QUALITY_QUICK
+    quick = QUALITY_QUICK
     add("--out-dir", default="outputs/benchmark_quality", help="where the outputs are written")
     add(
         "--quick",
         action="store_true",
         help="about a minute: resnet18 plain and aib, 1 seed, 200 + 100 images, 1 epoch",
+    )
+    add(
+        "--preset",
+        choices=list(QUALITY_PRESETS),
+        default="learned",
+        help="learned: each family's own training setting (its plain model learns the task), "
+        "plain and aib, seeds 0-2, all 10,000 test images; reduced: every family and variant "
+        "at 3,000 images x 3 epochs, 500 test images, and the full-data pair",
     )
     flags.add_threads(parser)
     add(
@@ -118,7 +137,8 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=None,
         choices=list(q.FAMILIES),
-        help=f"default: all; quick: {' '.join(quick['backbones'])}",
+        help="default: the preset's (learned: the families with a training setting of their "
+        f"own; reduced: all); quick: {' '.join(quick['backbones'])}",
     )
     add(
         "--variants",
@@ -130,16 +150,17 @@ def _quality_parser(parser: argparse.ArgumentParser) -> None:
     flags.add_run_options(
         parser,
         seeds_help="default: 0 1 2; quick: 0",
-        train_help=f"training images per run, of 50,000 (default {d['train_images']}; quick: "
-        f"{quick['train_images']})",
-        test_help=f"test (and validation) images per run, of 10,000 (default "
-        f"{d['test_images']}; quick: {quick['test_images']})",
+        train_help="training images per run, of 50,000 (default: learned, each family's own; "
+        f"reduced, 3000; quick: {quick['train_images']})",
+        test_help="test (and validation, at most 2,000) images per run, of 10,000 (default: "
+        f"learned, all 10,000; reduced, 500; quick: {quick['test_images']})",
     )
     add(
         "--epochs",
         type=int,
         default=None,
-        help=f"of the configs' 10 (default {d['epochs']}; quick: {quick['epochs']})",
+        help="of the configs' 10 (default: learned, each family's own; reduced, 3; quick: "
+        f"{quick['epochs']})",
     )
     add(
         "--full-pair",
@@ -242,18 +263,26 @@ def _finish_cost_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
 
 
 def _finish_quality_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    preset = QUALITY_QUICK if args.quick else QUALITY_DEFAULTS
+    preset = QUALITY_QUICK if args.quick else QUALITY_PRESETS[args.preset]
     for name, value in preset.items():
-        if getattr(args, name) is None:
+        if getattr(args, name, None) is None:
             setattr(args, name, value)
     limits = dict(train_images=50_000, test_images=10_000, epochs=None, full_pair_epochs=None)
     for name, limit in limits.items():
         value = getattr(args, name)
         flag = f"--{name.replace('_', '-')}"
+        if value is None:  # the family's own (learned) or all of the split
+            continue
         if value < 1:
             parser.error(f"{flag} must be >= 1, got {value}")
         if limit is not None and value > limit:
             parser.error(f"{flag} must be <= {limit:,} (the split), got {value}")
+    untrained = [b for b in args.backbones if q.FAMILIES[b].training is None]
+    if args.per_family and untrained and (args.train_images is None or args.epochs is None):
+        parser.error(
+            f"--preset learned: {', '.join(untrained)} has no training setting of its own "
+            "(give --train-images and --epochs, or use --preset reduced)"
+        )
     if any(s < 0 for s in args.seeds):
         parser.error(f"--seeds must be >= 0, got {args.seeds}")
     if len(set(args.seeds)) != len(args.seeds):
@@ -396,6 +425,7 @@ def quality_runs(args: argparse.Namespace) -> list[q.RunSpec]:
         args.epochs,
         options,
         cfg_options,
+        args.per_family,
     )
     if args.full_pair:
         backbone, variants = FULL_PAIR

