@@ -6,7 +6,9 @@ overheads are medians of paired ratios to the plain model from interleaved (roun
 Writes cost.csv, cost.md and cost.png, and prints the targets as PASS / FAIL lines.
 
 Quality (cluttered MNIST 60x60, several seeds; per backbone family: plain, timm SE and CBAM, AIB,
-AIB quantized): every run is a config of configs/cluttered_mnist/ trained by MMEngine's
+AIB quantized; by default each family at its own training setting, chosen so that its plain
+model learns the task, with fresh clutter every epoch): every run is a config of
+configs/cluttered_mnist/ trained by MMEngine's
 Runner.from_cfg, as tools/demo.py trains; top-1 error, pointing game, energy in box and
 MaxBoxAccV2 of each model's map (AIB: its attention; others: Grad-CAM). Writes
 cluttered_mnist_quality.csv / .json / .md / .png and the targets at every seed. The runs, their
@@ -22,7 +24,9 @@ model for timm), --threads (default: torch's own thread count).
     python tools/benchmark.py cost --quick          # CI smoke run, a few minutes
     python tools/benchmark.py cost --backbones resnet50   # the resnet50 cost targets
     python tools/benchmark.py cost --device cuda --amp    # on a GPU
-    python tools/benchmark.py quality               # the full quality run (<= 150 min, 2 cores)
+    python tools/benchmark.py quality               # learned preset: each family trained until
+                                                    # its plain model learns (<= 150 min, 2 cores)
+    python tools/benchmark.py quality --preset reduced   # every family at 3,000 images x 3 epochs
     python tools/benchmark.py quality --dry-run     # its runs and estimated minutes, no training
     python tools/benchmark.py quality --quick       # about a minute: resnet18 plain + aib, tiny
 

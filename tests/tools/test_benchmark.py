@@ -310,7 +310,14 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
         training = spec.family.training
         assert (spec.train_images, spec.epochs) == (training.train_images, training.epochs)
         assert spec.test_images is None  # all 10,000
-        assert spec.cfg_options == training.cfg_options
+        assert spec.cfg_options == q.LEARNED_OPTIONS + training.cfg_options
+    # fresh clutter every epoch, told the epoch by the hook
+    cfg = q.build_config(learned[0], Path("w"))
+    assert cfg.train_dataloader.dataset.fresh_clutter
+    assert [h["type"] for h in cfg.custom_hooks].count("DatasetEpochHook") == 1
+    assert "fresh_clutter=True" in learned[0].reduction()
+    reduced_cfg = q.build_config(q.RunSpec("resnet18", "aib", 0, 64, 16, 1), Path("w"))
+    assert "DatasetEpochHook" not in [h["type"] for h in reduced_cfg.custom_hooks]
     lite = next(s for s in learned if s.backbone == "tf_efficientnet_lite0")
     assert "ImageNet-pretrained" in lite.reduction() and "optimizer.lr=0.0005" in lite.reduction()
     # explicit sizes win over the family's; a family without a setting needs them

@@ -172,6 +172,9 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+#: config overrides of every run of the ``learned`` preset: fresh clutter and digit positions
+#: every epoch, as the reference generator streams them (the setting of the published errors)
+LEARNED_OPTIONS: tuple[tuple[str, Any], ...] = (("train_dataloader.dataset.fresh_clutter", True),)
 #: the families of the ``reduced`` sweep (3,000 images x 3 epochs), as first benchmarked
 REDUCED_FAMILIES = (
     "resnet18", "convnext_atto", "efficientnet_b0", "regnety_002", "vit_tiny_patch16_224",
@@ -251,8 +254,8 @@ def plan(
     """The runs, backbone by backbone and seed by seed; variants a family lacks are left out.
 
     With ``per_family`` (the ``learned`` preset) each family's own :class:`Training` gives the
-    training images and epochs not given here, and its config overrides go before
-    ``cfg_options``.
+    training images and epochs not given here, and :data:`LEARNED_OPTIONS` and its config
+    overrides go before ``cfg_options``.
 
     Raises:
         ValueError: with ``per_family``, for a family without a training setting of its own
@@ -265,7 +268,7 @@ def plan(
         if per_family and fam.training is not None:
             images = train_images or fam.training.train_images
             n_epochs = epochs or fam.training.epochs
-            options = fam.training.cfg_options + cfg_options
+            options = LEARNED_OPTIONS + fam.training.cfg_options + cfg_options
         elif per_family and (train_images is None or epochs is None):
             learned = [name for name, f in FAMILIES.items() if f.training is not None]
             raise ValueError(
@@ -352,6 +355,10 @@ def build_config(spec: RunSpec, work_dir: Path, checkpoints: bool = False):
         # data in the main process: the batches are the same (the sampler draws them there and
         # the pipeline is only packing), and no worker shutdown to wait for (about 10 s a run)
         cfg[name].num_workers, cfg[name].persistent_workers = 0, False
+    hook_types = [hook["type"] for hook in cfg.custom_hooks]
+    if cfg.train_dataloader.dataset.get("fresh_clutter") and "DatasetEpochHook" not in hook_types:
+        # the training set draws each epoch's clutter once it knows the epoch
+        cfg.custom_hooks = [*cfg.custom_hooks, dict(type="DatasetEpochHook")]
     for hook in cfg.custom_hooks:
         if hook["type"] == "WarmupParamHook":
             hook["warmup_epochs"] = hook["warmup_epochs"] * cfg.train_cfg.max_epochs / full_epochs
