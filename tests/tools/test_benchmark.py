@@ -319,7 +319,7 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
     reduced_cfg = q.build_config(q.RunSpec("resnet18", "aib", 0, 64, 16, 1), Path("w"))
     assert "DatasetEpochHook" not in [h["type"] for h in reduced_cfg.custom_hooks]
     lite = next(s for s in learned if s.backbone == "tf_efficientnet_lite0")
-    assert "ImageNet-pretrained" in lite.reduction() and "optimizer.lr=0.0005" in lite.reduction()
+    assert "ImageNet-pretrained" in lite.reduction() and "optimizer.lr=0.001" in lite.reduction()
     # explicit sizes win over the family's; a family without a setting needs them
     sized = benchmark.parse_args(["quality", "--train-images", "100", "--epochs", "2"])
     assert {(s.train_images, s.epochs) for s in benchmark.quality_runs(sized)} == {(100, 2)}

