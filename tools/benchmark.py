@@ -474,8 +474,13 @@ def _plan_table(runs: list[q.RunSpec]) -> str:
 
 def _estimate_line(runs: list[q.RunSpec]) -> str:
     minutes = q.estimate_minutes(runs)
+    if math.isnan(minutes):
+        unknown = sorted(
+            {f"{s.backbone} {s.variant}" for s in runs if math.isnan(q.estimate_minutes([s]))}
+        )
+        return f"{len(runs)} runs; no estimate: no speed measured for {', '.join(unknown)}"
     return (
-        f"{len(runs)} runs; estimated {minutes:.1f} min from the full run's speeds on this "
+        f"{len(runs)} runs; estimated {minutes:.1f} min from the measured speeds on this "
         "project's 2-core CPU (2 torch threads, nothing else running)"
     )
 

@@ -349,6 +349,14 @@ def test_quality_presets_plan_and_bad_arguments(capsys):
     assert benchmark.main(["quality", "--quick", "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert "| resnet18 | aib | 0 | 200 | 100 | 1 |" in printed and "2 runs; estimated" in printed
+    # a run without a measured speed: no estimate, and which run lacks one
+    speeds = dict(q.SPEED_MS)
+    del q.SPEED_MS[("resnet18", "aib")]
+    try:
+        assert benchmark.main(["quality", "--quick", "--dry-run"]) == 0
+    finally:
+        q.SPEED_MS.update(speeds)
+    assert "2 runs; no estimate: no speed measured for resnet18 aib" in capsys.readouterr().out
     for argv, message in (
         (["quality", "--train-images", "0"], "--train-images must be >= 1, got 0"),
         (["quality", "--test-images", "10001"], "--test-images must be <= 10,000"),

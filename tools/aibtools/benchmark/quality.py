@@ -427,8 +427,9 @@ def run_one(spec: RunSpec, out_dir: Path, checkpoints: bool = False) -> dict[str
 #: (backbone, variant): the full run's
 #: (``projects/aib_studies/benchmarks/cluttered_mnist_quality_f49f9ff.csv``,
 #: ``train_minutes / (train_images x epochs)`` and ``eval_minutes / test_images``, means over the
-#: seeds of the 3,000-image sweep) on this project's 2-core CPU with 2 torch threads, for
-#: planning (:func:`estimate_minutes`, ``benchmark.py quality --dry-run``).
+#: seeds of the 3,000-image sweep; ``tf_efficientnet_lite0``: its plain model's run at 12,000 x
+#: 3 in ``projects/aib_studies/experiments/learned_settings.md``) on this project's 2-core CPU
+#: with 2 torch threads, for planning (:func:`estimate_minutes`, ``quality --dry-run``).
 SPEED_MS: dict[tuple[str, str], tuple[float, float]] = {
     ("resnet18", "plain"): (2.4, 3.4),
     ("resnet18", "se"): (2.0, 2.8),
