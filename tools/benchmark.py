@@ -539,7 +539,9 @@ def quality_report(
         "Every run is a config of `configs/cluttered_mnist/` ("
         + ", ".join(f"`{f}`" for f in files)
         + ") with `cfg.merge_from_dict` overrides (the timm `model_name`, the family's CPU "
-        "reductions, the image counts, the epochs), trained by MMEngine's `Runner.from_cfg` as "
+        "reductions, the image counts, the epochs; with `--preset learned` the family's own "
+        "training setting and fresh clutter every epoch), trained by MMEngine's "
+        "`Runner.from_cfg` as "
         "`tools/demo.py` trains; all AIB models use the configs' one AIB recipe (the digits "
         "demo's). The area price's warm-up keeps its share of training (the first half) when "
         "the epochs are fewer. Scores in percent on the test split: AIB rows score their IB "

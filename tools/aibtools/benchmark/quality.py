@@ -157,12 +157,6 @@ FAMILIES: dict[str, Family] = {
             pad_to=64,
         ),
         Family(
-            "mobilenetv3_large_100",
-            dict(output_stride=16),
-            "output stride 16",
-            training=Training(15_000, 3),
-        ),
-        Family(
             "mmpretrain:resnet18",
             {},
             "channels / 4 (the configs' ResNet_CIFAR-18)",
